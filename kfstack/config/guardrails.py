@@ -1,0 +1,64 @@
+"""Production guardrails: rules a ``tier: production`` environment must satisfy.
+
+Each rule is a function ``(env) -> list[(key path, message)]`` registered in
+:data:`RULES`; later components add their own. The loader turns violations
+into :class:`~kfstack.config.errors.Problem` entries naming the file that set
+the offending key.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from kfstack.config.errors import Loc
+
+if TYPE_CHECKING:
+    from kfstack.config.environment import EnvironmentConfig
+
+Violation = tuple[Loc, str]
+Rule = Callable[["EnvironmentConfig"], list[Violation]]
+
+
+def _cert_manager_ha(env: "EnvironmentConfig") -> list[Violation]:
+    cm = env.components.cert_manager
+    if cm.enabled and cm.replicas < 2:
+        return [(("components", "cert_manager", "replicas"),
+                 f"production needs >= 2 cert-manager replicas (webhook HA), got {cm.replicas}")]
+    return []
+
+
+def _istio_ha(env: "EnvironmentConfig") -> list[Violation]:
+    istio = env.components.istio
+    out: list[Violation] = []
+    if not istio.enabled:
+        return out
+    if istio.istiod_replicas < 2:
+        out.append((("components", "istio", "istiod_replicas"),
+                    f"production needs >= 2 istiod replicas, got {istio.istiod_replicas}"))
+    if istio.ingress_gateway.replicas < 2:
+        out.append((("components", "istio", "ingress_gateway", "replicas"),
+                    f"production needs >= 2 ingress gateway replicas, got {istio.ingress_gateway.replicas}"))
+    return out
+
+
+def _gpu_pools_tainted(env: "EnvironmentConfig") -> list[Violation]:
+    out: list[Violation] = []
+    for i, pool in enumerate(env.node_pools):
+        if pool.gpu is not None and pool.gpu.sharing.value == "exclusive" and not pool.taints:
+            out.append((("node_pools", i, "taints"),
+                        f"GPU pool {pool.name!r} schedules GPUs exclusively but has no taint; add e.g. "
+                        "{key: nvidia.com/gpu, value: present, effect: NoSchedule} so CPU pods stay off it"))
+    return out
+
+
+RULES: list[Rule] = [_cert_manager_ha, _istio_ha, _gpu_pools_tainted]
+
+
+def check_guardrails(env: "EnvironmentConfig") -> list[Violation]:
+    """All guardrail violations of ``env``; empty unless ``env.tier`` is production."""
+    if env.tier.value != "production":
+        return []
+    out: list[Violation] = []
+    for rule in RULES:
+        out.extend(rule(env))
+    return out

@@ -1,0 +1,1 @@
+"""cert-manager from its official chart, plus Kubeflow's self-signing ClusterIssuer."""

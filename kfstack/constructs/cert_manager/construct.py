@@ -1,0 +1,83 @@
+"""cert-manager construct: the jetstack chart plus Kubeflow's self-signing ClusterIssuer.
+
+Chart: jetstack ``cert-manager`` v1.19.4 (values.yaml keys used:
+``crds.enabled``, ``crds.keep``, ``replicaCount``, ``webhook.replicaCount``,
+``cainjector.replicaCount``, ``podDisruptionBudget.enabled``,
+``global.priorityClassName``, ``global.imagePullSecrets``, ``imageRegistry``).
+The ClusterIssuer is delivered through this project's ``raw-manifests`` chart
+after the cert-manager release is ready (its startupapicheck Job waits for the
+webhook), never as a ``kubernetes_manifest``: the CRD does not exist at plan
+time on an empty cluster.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from constructs import Construct
+
+from kfstack.constructs.cert_manager.settings import CertManagerSettings
+from kfstack.constructs.core import ClusterHandle, HelmChart, IssuerRef, Namespace
+from kfstack.model import PodSecurityLevel
+from kfstack.sources.charts import ChartSource
+
+
+def _values(settings: CertManagerSettings, cluster: ClusterHandle) -> dict[str, Any]:
+    """Chart values for cert-manager (keys from chart v1.19.4 values.yaml)."""
+    values: dict[str, Any] = {
+        "crds": {"enabled": True, "keep": True},
+        "replicaCount": settings.replicas,
+        "webhook": {"replicaCount": settings.replicas},
+        "cainjector": {"replicaCount": settings.replicas},
+        "podDisruptionBudget": {"enabled": settings.replicas > 1},
+        "global": {"priorityClassName": cluster.priority_classes["platform"]},
+    }
+    if cluster.mirror is not None:
+        values["imageRegistry"] = cluster.mirror.host
+        values["global"]["imagePullSecrets"] = cluster.mirror.pull_secrets
+    return values
+
+
+def _issuer(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "ClusterIssuer",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "kfstack"}},
+        "spec": {"selfSigned": {}},
+    }
+
+
+class CertManager(Construct):
+    """cert-manager and the self-signing ClusterIssuer Kubeflow's webhooks use.
+
+    Example::
+
+        cm = CertManager(stack, "CertManager", cluster=baseline.handle,
+                         source=ChartSource(resolver, "1.19.4"), settings=CertManagerSettings(replicas=3))
+        cm.issuer   # IssuerRef(kind="ClusterIssuer", name="kubeflow-self-signing-issuer", ready=...)
+
+    Attributes:
+        namespace: the ``cert-manager`` namespace.
+        resource: the cert-manager ``helm_release``.
+        issuer: the ClusterIssuer, ready after its release.
+
+    Raises:
+        SourceError: a chart is not pinned or not vendored.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, source: ChartSource,
+                 settings: CertManagerSettings) -> None:
+        super().__init__(scope, id_)
+        self.namespace = Namespace.for_component(self, cluster, settings.namespace, PodSecurityLevel.restricted)
+        chart = HelmChart(
+            self, "Release", cluster=cluster, chart=source.chart("cert-manager"), release_name="cert-manager",
+            namespace=self.namespace.ref, values=_values(settings, cluster), timeout_s=settings.install_timeout_s,
+        )
+        self.resource = chart.resource
+        issuer = HelmChart(
+            self, "Issuer", cluster=cluster, chart=source.project_chart("raw-manifests"),
+            release_name="kubeflow-issuer", namespace=self.namespace.ref,
+            values={"manifests": [_issuer(settings.issuer_name)]},
+            timeout_s=settings.install_timeout_s, depends_on=[self.resource],
+        )
+        self.issuer = IssuerRef(kind="ClusterIssuer", name=settings.issuer_name, ready=(issuer.resource,))

@@ -1,0 +1,1 @@
+"""Cluster baseline: shared namespaces, priority classes, GPU node-pool conventions."""

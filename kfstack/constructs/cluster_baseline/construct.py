@@ -1,0 +1,89 @@
+"""Cluster baseline construct: shared namespaces, PriorityClasses, the ClusterHandle.
+
+Upstream order (Kubeflow 26.03 README): namespaces and cluster-wide objects
+first; every other component depends on ``ClusterBaseline.handle.ready``.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from cdktf import TerraformProvider
+from cdktf_cdktf_provider_kubernetes.priority_class_v1 import PriorityClassV1, PriorityClassV1Metadata
+from constructs import Construct
+
+from kfstack.config.environment import NodePool, RegistryMirror
+from kfstack.constructs.cluster_baseline.settings import ClusterBaselineSettings
+from kfstack.constructs.core.namespace import MANAGED_BY, Namespace
+from kfstack.constructs.core.refs import ClusterHandle, GpuPoolRef, ImageMirror
+
+PRIORITY_CLASS_PREFIX = "kfstack-"
+# role -> (construct id, description). Construct ids are a state contract: never rename.
+_PRIORITY_CLASSES = {
+    "platform": ("PlatformPriorityClass", "kfstack platform services: controllers, gateways, databases."),
+    "serving": ("ServingPriorityClass", "Model serving (KServe InferenceServices)."),
+    "training": ("TrainingPriorityClass", "Training jobs; preemptible by serving and platform."),
+}
+
+
+def gpu_pool_ref(pool: NodePool) -> GpuPoolRef:
+    """Scheduling conventions of one GPU pool (node selector, tolerations). Pool must have ``gpu``."""
+    assert pool.gpu is not None
+    return GpuPoolRef(
+        name=pool.name,
+        product=pool.gpu.product,
+        gpus_per_node=pool.gpu.per_node,
+        sharing=pool.gpu.sharing.value,
+        node_selector=pool.node_selector,
+        tolerations=tuple(t.toleration().as_k8s() for t in pool.taints),
+    )
+
+
+class ClusterBaseline(Construct):
+    """Shared namespaces and PriorityClasses; builds the :class:`ClusterHandle`.
+
+    Example::
+
+        baseline = ClusterBaseline(stack, "ClusterBaseline", kubernetes=k8s, helm=helm,
+                                   node_pools=env.node_pools, storage_class="ceph-block",
+                                   registry=env.registry, settings=env.components.cluster_baseline)
+        CertManager(stack, "CertManager", cluster=baseline.handle, ...)
+
+    Attributes:
+        handle: what every other component receives.
+        priority_classes: the ``kubernetes_priority_class_v1`` resources by role.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, kubernetes: TerraformProvider, helm: TerraformProvider,
+                 node_pools: Sequence[NodePool], storage_class: str, registry: RegistryMirror | None,
+                 settings: ClusterBaselineSettings) -> None:
+        super().__init__(scope, id_)
+        self.priority_classes: dict[str, PriorityClassV1] = {}
+        for role, value in settings.priority_classes.model_dump().items():
+            construct_id, description = _PRIORITY_CLASSES[role]
+            self.priority_classes[role] = PriorityClassV1(
+                self, construct_id,
+                provider=kubernetes,
+                metadata=PriorityClassV1Metadata(name=f"{PRIORITY_CLASS_PREFIX}{role}", labels=dict(MANAGED_BY)),
+                value=value,
+                global_default=False,
+                description=description,
+            )
+        # Shared namespaces are a user-given list: the id derives from the name (stable
+        # when the list is reordered), e.g. "kubeflow" -> "Namespace-kubeflow".
+        namespaces = {
+            ns.name: Namespace(self, f"Namespace-{ns.name}",
+                               cluster_provider=kubernetes, name=ns.name, pod_security=ns.pod_security)
+            for ns in settings.shared_namespaces
+        }
+        ready = [*self.priority_classes.values(), *(ns.resource for ns in namespaces.values())]
+        self.handle = ClusterHandle(
+            kubernetes=kubernetes,
+            helm=helm,
+            ready=tuple(ready),
+            priority_classes={role: f"{PRIORITY_CLASS_PREFIX}{role}" for role in self.priority_classes},
+            gpu_pools=tuple(gpu_pool_ref(p) for p in node_pools if p.gpu is not None),
+            storage_class=storage_class,
+            mirror=ImageMirror(registry.host, registry.pull_secret) if registry else None,
+            shared_namespaces={name: ns.ref for name, ns in namespaces.items()},
+        )

@@ -1,0 +1,110 @@
+"""Istio construct: base → cni → istiod → ingress and cluster-local gateways.
+
+Charts (Istio 1.29.0, ``manifests/charts`` in istio/istio): ``base``
+(``defaultRevision``), ``cni`` (``global.hub``, ``global.imagePullSecrets``),
+``istiod`` (``pilot.replicaCount``, ``pilot.autoscaleEnabled``,
+``pilot.cni.enabled``, ``meshConfig.accessLogFile``, ``global.hub``,
+``global.priorityClassName``, ``global.imagePullSecrets``) and ``gateway``
+(``labels``, ``replicaCount``, ``autoscaling.enabled``, ``service.type``,
+``priorityClassName``, ``imagePullSecrets``). Order follows Istio's Helm
+install guide: base, then cni, then istiod, then gateways.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from constructs import Construct
+
+from kfstack.constructs.core import ClusterHandle, HelmChart, Namespace
+from kfstack.constructs.istio.settings import GatewaySettings, IstioSettings
+from kfstack.model import PodSecurityLevel
+from kfstack.sources.charts import ChartSource
+
+INGRESS_GATEWAY_SELECTOR = {"istio": "ingressgateway"}
+"""Labels Kubeflow's ``kubeflow-gateway`` Gateway selects."""
+CLUSTER_LOCAL_GATEWAY_SELECTOR = {"istio": "cluster-local-gateway"}
+"""Labels of the cluster-local gateway (KServe/Knative local traffic)."""
+
+
+def _global(settings: IstioSettings, cluster: ClusterHandle) -> dict[str, Any]:
+    out: dict[str, Any] = {"priorityClassName": cluster.priority_classes["platform"]}
+    if cluster.mirror is not None:
+        out["hub"] = cluster.mirror.prefix("istio")
+        out["imagePullSecrets"] = [s["name"] for s in cluster.mirror.pull_secrets]
+    return out
+
+
+def _istiod_values(settings: IstioSettings, cluster: ClusterHandle) -> dict[str, Any]:
+    return {
+        "pilot": {
+            "replicaCount": settings.istiod_replicas,
+            "autoscaleEnabled": False,
+            "cni": {"enabled": settings.cni},
+        },
+        "meshConfig": {"accessLogFile": "/dev/stdout" if settings.access_log else ""},
+        "global": _global(settings, cluster),
+    }
+
+
+def _gateway_values(gw: GatewaySettings, app: str, selector: dict[str, str],
+                    cluster: ClusterHandle) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "labels": {"app": app, **selector},
+        "replicaCount": gw.replicas,
+        "autoscaling": {"enabled": False},
+        "service": {"type": gw.service_type},
+        "priorityClassName": cluster.priority_classes["platform"],
+    }
+    if cluster.mirror is not None:
+        values["imagePullSecrets"] = cluster.mirror.pull_secrets
+    return values
+
+
+class Istio(Construct):
+    """Istio service mesh for Kubeflow.
+
+    Example::
+
+        istio = Istio(stack, "Istio", cluster=baseline.handle, source=ChartSource(resolver, "1.29.0"),
+                      settings=IstioSettings(istiod_replicas=2), depends_on=[cert_manager.issuer])
+
+    Attributes:
+        namespace: ``istio-system``.
+        base, cni, istiod, ingress_gateway, cluster_local_gateway: the releases
+            (``cni`` is None when disabled).
+        ready: resources consumers depend on (both gateways).
+
+    Raises:
+        SourceError: a chart is not pinned or not vendored.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, source: ChartSource,
+                 settings: IstioSettings, depends_on: tuple = ()) -> None:
+        super().__init__(scope, id_)
+        level = PodSecurityLevel.privileged if settings.cni else PodSecurityLevel.baseline
+        self.namespace = Namespace.for_component(self, cluster, settings.namespace, level)
+        ns = self.namespace.ref
+        timeout = settings.install_timeout_s
+
+        def release(id_: str, chart: str, name: str, values: dict[str, Any], after: list) -> HelmChart:
+            return HelmChart(self, id_, cluster=cluster, chart=source.chart(chart), release_name=name,
+                             namespace=ns, values=values, timeout_s=timeout, depends_on=after)
+
+        self.base = release("Base", "base", "istio-base", {"defaultRevision": "default"}, list(depends_on))
+        after = [self.base.resource]
+        self.cni: HelmChart | None = None
+        if settings.cni:
+            self.cni = release("Cni", "cni", "istio-cni", {"global": _global(settings, cluster)}, after)
+            after = [self.cni.resource]
+        self.istiod = release("Istiod", "istiod", "istiod", _istiod_values(settings, cluster), after)
+        self.ingress_gateway = release(
+            "IngressGateway", "gateway", "istio-ingressgateway",
+            _gateway_values(settings.ingress_gateway, "istio-ingressgateway", INGRESS_GATEWAY_SELECTOR, cluster),
+            [self.istiod.resource])
+        self.cluster_local_gateway = release(
+            "ClusterLocalGateway", "gateway", "cluster-local-gateway",
+            _gateway_values(settings.cluster_local_gateway, "cluster-local-gateway",
+                            CLUSTER_LOCAL_GATEWAY_SELECTOR, cluster),
+            [self.istiod.resource])
+        self.ready = (self.ingress_gateway.resource, self.cluster_local_gateway.resource)

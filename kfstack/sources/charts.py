@@ -1,0 +1,121 @@
+"""Chart resolution: one abstraction for upstream, mirror and vendored sources.
+
+A component asks for ``(chart name, app version)``; the resolver answers with a
+:class:`ChartRef` whose :meth:`ChartRef.release_args` are the ``helm_release``
+arguments ``repository``, ``chart`` and ``version``:
+
+============  ==============================  ===========================
+mode          repository                      chart
+============  ==============================  ===========================
+upstream      the pin's public repository     chart name
+mirror        ``sources.mirror_url``          chart name (HTTP or OCI)
+vendored      none                            local archive (``local_path``)
+============  ==============================  ===========================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from kfstack.sources.lock import ChartPin, SourcesLock
+
+
+class SourceError(Exception):
+    """A chart cannot be resolved: not pinned, or missing from the vendor cache."""
+
+
+@dataclass(frozen=True)
+class ChartRef:
+    """Where Helm gets one chart.
+
+    Exactly one of ``repository`` (a chart repository or OCI registry URL) and
+    ``local_path`` (an archive or chart folder on disk, absolute) is set.
+    """
+
+    name: str
+    version: str | None
+    repository: str | None = None
+    local_path: Path | None = None
+
+    def release_args(self) -> dict[str, str]:
+        """``helm_release`` arguments for a remote chart; local charts go through an asset."""
+        if self.local_path is not None:
+            raise ValueError(f"chart {self.name} is local ({self.local_path}); stage it as an asset")
+        out = {"chart": self.name, "repository": self.repository or ""}
+        if self.version:
+            out["version"] = self.version
+        return out
+
+
+class ChartResolver:
+    """Resolve pinned charts for one environment's source mode.
+
+    Args:
+        lock: the parsed ``sources.lock``.
+        mode: ``upstream``, ``mirror`` or ``vendored``.
+        mirror_url: chart repository or OCI registry for mode ``mirror``.
+        vendor_dir: absolute path of the vendor cache for mode ``vendored``
+            (archives under ``charts/<name>-<version>.tgz``).
+        project_charts: folder of charts this project authors (``charts/``).
+    """
+
+    def __init__(self, lock: SourcesLock, *, mode: str, mirror_url: str | None = None,
+                 vendor_dir: Path | None = None, project_charts: Path | None = None) -> None:
+        self._lock = lock
+        self._mode = mode
+        self._mirror_url = mirror_url
+        self._vendor_dir = vendor_dir
+        self._project_charts = project_charts
+
+    def pin(self, name: str, app_version: str) -> ChartPin:
+        """The pin for ``name`` at ``app_version``. Raises SourceError when not pinned."""
+        pin = self._lock.chart(name, app_version)
+        if pin is None:
+            raise SourceError(
+                f"sources.lock pins no chart {name!r} for app version {app_version}; "
+                f"add an entry (name, repository, version, app_version) or change release.versions"
+            )
+        return pin
+
+    def chart(self, name: str, app_version: str) -> ChartRef:
+        """Resolve an upstream chart. Raises SourceError (not pinned / not vendored)."""
+        pin = self.pin(name, app_version)
+        if self._mode == "mirror":
+            return ChartRef(name=pin.name, version=pin.version, repository=self._mirror_url)
+        if self._mode == "vendored":
+            assert self._vendor_dir is not None
+            archive = self._vendor_dir / "charts" / pin.archive_name
+            if not archive.is_file():
+                raise SourceError(
+                    f"chart {pin.name} {pin.version} is not in the vendor cache ({archive.name} missing "
+                    f"under {self._vendor_dir.name}/charts); run `kfstack vendor` with network or mirror access"
+                )
+            return ChartRef(name=pin.name, version=None, local_path=archive)
+        return ChartRef(name=pin.name, version=pin.version, repository=pin.repository)
+
+    def project_chart(self, name: str) -> ChartRef:
+        """A chart this project authors, from ``charts/<name>``. Raises SourceError when absent."""
+        if self._project_charts is None or not (self._project_charts / name / "Chart.yaml").is_file():
+            raise SourceError(f"project chart {name!r} not found under charts/")
+        return ChartRef(name=name, version=None, local_path=self._project_charts / name)
+
+
+@dataclass(frozen=True)
+class ChartSource:
+    """The charts of one component at one app version (what a construct is handed).
+
+    ``chart("istiod")`` resolves through the environment's source mode;
+    ``project_chart("raw-manifests")`` returns a chart this project authors.
+    """
+
+    resolver: ChartResolver
+    app_version: str
+
+    def chart(self, name: str) -> ChartRef:
+        """Upstream chart ``name`` at this source's app version. Raises SourceError."""
+        return self.resolver.chart(name, self.app_version)
+
+    def project_chart(self, name: str) -> ChartRef:
+        """Project chart ``charts/<name>``. Raises SourceError."""
+        return self.resolver.project_chart(name)

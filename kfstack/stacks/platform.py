@@ -1,0 +1,86 @@
+"""PlatformStack: composes the enabled components of one environment.
+
+Install order (Kubeflow 26.03 README and its test scripts), expressed as
+``depends_on`` between releases so a first apply needs no retries:
+cluster baseline → cert-manager (+ ClusterIssuer) → Istio (base → cni →
+istiod → gateways). Later components slot in after these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from cdktf import LocalBackend, TerraformStack
+from cdktf_cdktf_provider_helm.provider import HelmProvider, HelmProviderKubernetes
+from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider
+from constructs import Construct
+
+from kfstack.config.environment import EnvironmentConfig
+from kfstack.constructs.cert_manager.construct import CertManager
+from kfstack.constructs.cluster_baseline.construct import ClusterBaseline
+from kfstack.constructs.istio.construct import Istio
+from kfstack.sources.charts import ChartResolver, ChartSource
+from kfstack.sources.lock import SourcesLock
+
+STACK_DEPTH = PurePosixPath("cdktf.out/stacks/x")
+"""Terraform runs in ``cdktf.out/stacks/<env>``; project-relative paths are rebased from there."""
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    """Absolute project folders the stack reads at synth time (never written into the JSON)."""
+
+    root: Path
+
+    @property
+    def charts(self) -> Path:
+        """This project's own charts (``charts/``)."""
+        return self.root / "charts"
+
+
+def from_stack_dir(project_relative: str) -> str:
+    """A project-relative path as seen from ``cdktf.out/stacks/<env>`` (where Terraform runs)."""
+    up = "/".join(".." for _ in STACK_DEPTH.parts)
+    return f"{up}/{project_relative}"
+
+
+class PlatformStack(TerraformStack):
+    """The Terraform stack of one environment, named exactly like it (``cdktf deploy prod``).
+
+    Args:
+        scope: the cdktf App.
+        env: validated environment.
+        lock: parsed sources.lock.
+        paths: project folders (charts, vendor cache).
+
+    Raises:
+        SourceError: a chart is not pinned, or missing from the vendor cache.
+    """
+
+    def __init__(self, scope: Construct, env: EnvironmentConfig, *, lock: SourcesLock, paths: ProjectPaths) -> None:
+        super().__init__(scope, env.name)
+        self.env = env
+        LocalBackend(self, path=from_stack_dir(env.backend.path or f"state/{env.name}.tfstate"))
+        kubernetes = KubernetesProvider(self, "Kubernetes", config_path=env.cluster.kubeconfig,
+                                        config_context=env.cluster.context)
+        helm = HelmProvider(self, "Helm", kubernetes=HelmProviderKubernetes(
+            config_path=env.cluster.kubeconfig, config_context=env.cluster.context))
+        resolver = ChartResolver(lock, mode=env.sources.mode.value, mirror_url=env.sources.mirror_url,
+                                 vendor_dir=paths.root / env.sources.vendor_dir, project_charts=paths.charts)
+        versions = env.release.versions
+        c = env.components
+
+        baseline = ClusterBaseline(self, "ClusterBaseline", kubernetes=kubernetes, helm=helm,
+                                   node_pools=env.node_pools, storage_class=env.storage.default_class,
+                                   registry=env.registry, settings=c.cluster_baseline)
+        cluster = baseline.handle
+        after: tuple = ()
+        if c.cert_manager.enabled:
+            self.cert_manager = CertManager(self, "CertManager", cluster=cluster,
+                                            source=ChartSource(resolver, versions.cert_manager),
+                                            settings=c.cert_manager)
+            after = tuple(self.cert_manager.issuer.ready)
+        if c.istio.enabled:
+            self.istio = Istio(self, "Istio", cluster=cluster, source=ChartSource(resolver, versions.istio),
+                               settings=c.istio, depends_on=after)
