@@ -1,0 +1,64 @@
+"""Istio: base → cni → istiod → gateways, labels Kubeflow selects, per-environment sizing."""
+
+from tests.conftest import depends_on, release, release_address, release_values, resources
+
+
+def test_charts_and_version(synth_env):
+    stack = synth_env("dev")
+    for name, chart in [("istio-base", "base"), ("istio-cni", "cni"), ("istiod", "istiod"),
+                        ("istio-ingressgateway", "gateway"), ("cluster-local-gateway", "gateway")]:
+        rel = release(stack, name)
+        assert rel["chart"] == chart and rel["version"] == "1.29.0"
+        assert rel["repository"] == "https://istio-release.storage.googleapis.com/charts"
+
+
+def test_install_order_is_explicit(synth_env):
+    stack = synth_env("prod")
+    assert release_address(stack, "kubeflow-issuer") in depends_on(stack, "istio-base")
+    assert release_address(stack, "istio-base") in depends_on(stack, "istio-cni")
+    assert release_address(stack, "istio-cni") in depends_on(stack, "istiod")
+    assert release_address(stack, "istiod") in depends_on(stack, "istio-ingressgateway")
+    assert release_address(stack, "istiod") in depends_on(stack, "cluster-local-gateway")
+
+
+def test_gateway_labels_match_kubeflow_selector(synth_env):
+    ingress = release_values(synth_env("dev"), "istio-ingressgateway")
+    local = release_values(synth_env("dev"), "cluster-local-gateway")
+    assert ingress["labels"]["istio"] == "ingressgateway"
+    assert local["labels"]["istio"] == "cluster-local-gateway"
+    assert ingress["autoscaling"]["enabled"] is False
+
+
+def test_prod_is_ha_and_load_balanced(synth_env):
+    prod, dev = synth_env("prod"), synth_env("dev")
+    assert release_values(prod, "istiod")["pilot"]["replicaCount"] == 3
+    assert release_values(dev, "istiod")["pilot"]["replicaCount"] == 1
+    gw = release_values(prod, "istio-ingressgateway")
+    assert gw["replicaCount"] == 3 and gw["service"]["type"] == "LoadBalancer"
+    assert release_values(dev, "istio-ingressgateway")["service"]["type"] == "ClusterIP"
+
+
+def test_mirror_sets_hub_and_pull_secrets(synth_env):
+    values = release_values(synth_env("prod"), "istiod")
+    assert values["global"]["hub"] == "registry.internal/istio"
+    assert values["global"]["imagePullSecrets"] == ["registry-internal"]
+    assert "hub" not in release_values(synth_env("dev"), "istiod")["global"]
+
+
+def test_mirror_mode_reads_charts_from_internal_oci_registry(synth_env):
+    assert release(synth_env("prod"), "istiod")["repository"] == "oci://registry.internal/charts"
+
+
+def test_cni_off_drops_release_and_relaxes_namespace(synth_config):
+    stack = synth_config({"components": {"istio": {"cni": False}}})
+    names = {r["name"] for r in resources(stack, "helm_release").values()}
+    assert "istio-cni" not in names
+    assert release_values(stack, "istiod")["pilot"]["cni"]["enabled"] is False
+    assert release_address(stack, "istio-base") in depends_on(stack, "istiod")
+    nss = {r["metadata"]["name"]: r for r in resources(stack, "kubernetes_namespace_v1").values()}
+    assert nss["istio-system"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+
+
+def test_cni_on_makes_namespace_privileged(synth_env):
+    nss = {r["metadata"]["name"]: r for r in resources(synth_env("dev"), "kubernetes_namespace_v1").values()}
+    assert nss["istio-system"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"

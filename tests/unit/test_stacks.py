@@ -1,0 +1,64 @@
+"""Stacks: one per environment, providers and backend from the environment, no machine paths."""
+
+import json
+
+import pytest
+
+from kfstack.sources.charts import SourceError
+from tests.conftest import ROOT, resources
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_providers_from_cluster_connection(synth_env, name):
+    stack = synth_env(name)
+    (k8s,) = stack["provider"]["kubernetes"]
+    (helm,) = stack["provider"]["helm"]
+    assert k8s == {"config_path": "~/.kube/config", "config_context": name}
+    assert helm["kubernetes"] == {"config_path": "~/.kube/config", "config_context": name}
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_backend_is_explicit_and_relative(synth_env, name):
+    backend = synth_env(name)["terraform"]["backend"]
+    assert backend == {"local": {"path": f"../../../state/{name}.tfstate"}}
+
+
+def test_no_absolute_machine_paths(synth_env):
+    for name in ("dev", "staging", "prod"):
+        text = json.dumps(synth_env(name))
+        assert str(ROOT) not in text
+        assert "/root/" not in text and "/home/" not in text
+
+
+def test_environments_differ_only_where_configured(synth_env):
+    dev = {r["name"] for r in resources(synth_env("dev"), "helm_release").values()}
+    prod = {r["name"] for r in resources(synth_env("prod"), "helm_release").values()}
+    assert {"cert-manager", "kubeflow-issuer", "istio-base", "istiod", "istio-ingressgateway"} <= dev & prod
+
+
+def test_unpinned_version_is_a_source_error(synth_config):
+    with pytest.raises(SourceError, match=r"sources.lock pins no chart 'cert-manager' for app version 1.19.9"):
+        synth_config({"release": {"versions": {"cert_manager": "1.19.9"}}})
+
+
+def test_vendored_mode_without_cache_names_missing_chart_and_command(synth_config):
+    with pytest.raises(SourceError, match=r"cert-manager-v1.19.4.tgz missing.*kfstack vendor"):
+        synth_config({"sources": {"mode": "vendored", "vendor_dir": "no-such-vendor-dir"}})
+
+
+def test_vendored_mode_uses_local_archive_as_asset(synth_config, tmp_path, monkeypatch):
+    import shutil
+
+    from kfstack.sources.lock import load_lock
+    lock = load_lock(ROOT / "sources.lock")
+    vendor = ROOT / "build" / "test-vendor"
+    (vendor / "charts").mkdir(parents=True, exist_ok=True)
+    try:
+        for pin in lock.charts:
+            (vendor / "charts" / pin.archive_name).write_bytes(b"stand-in archive for a test, not a real chart")
+        stack = synth_config({"sources": {"mode": "vendored", "vendor_dir": "build/test-vendor"}})
+        rel = next(r for r in resources(stack, "helm_release").values() if r["name"] == "cert-manager")
+        assert rel["chart"].startswith("assets/") and rel["chart"].endswith(".tgz")
+        assert "repository" not in rel and "version" not in rel
+    finally:
+        shutil.rmtree(vendor)
