@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): install everything the tests need, then run them.
+# Extra arguments go to pytest (e.g. -k istio).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --dev
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CHECKPOINT_DISABLE=1 PIPENV_VENV_IN_PROJECT=1
+exec python3 -m pipenv run python -m pytest "$@"
