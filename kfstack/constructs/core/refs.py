@@ -90,3 +90,91 @@ class ClusterHandle:
     storage_class: str
     mirror: ImageMirror | None = None
     shared_namespaces: dict[str, NamespaceRef] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CephClusterRef:
+    """A Rook CephCluster that custom resources (CephObjectStore, ...) can be created in.
+
+    Attributes:
+        namespace: namespace of the CephCluster (e.g. ``rook-ceph``); CephObjectStore,
+            CephObjectStoreUser and their Secrets live there.
+        operator_namespace: namespace of the Rook operator; the bucket provisioner is
+            ``<operator_namespace>.ceph.rook.io/bucket``.
+        ready: the CephCluster is healthy once these are applied.
+    """
+
+    namespace: str
+    operator_namespace: str
+    ready: Sequence[ITerraformDependable]
+
+
+@dataclass(frozen=True)
+class S3Endpoint:
+    """An S3 API endpoint inside the cluster, with one bucket and its credentials.
+
+    The credentials live in the Kubernetes Secret ``secret_name`` in
+    ``secret_namespace`` under the keys ``access_key_key`` and
+    ``secret_key_key``. ``access_key`` and ``secret_key`` are Terraform
+    references to ``random_password`` results (sensitive, never literals), for
+    consumers that need a copy of the Secret in their own namespace.
+
+    Attributes:
+        host: service DNS name, e.g. ``seaweedfs-s3.object-store.svc.cluster.local``.
+        port: TCP port of the S3 API (plain HTTP inside the mesh).
+        bucket: the Pipelines artifact bucket (``mlpipeline``).
+        region: S3 region to sign requests with.
+        ready: the store and its bucket exist once these are applied.
+    """
+
+    host: str
+    port: int
+    bucket: str
+    secret_name: str
+    secret_namespace: str
+    access_key_key: str
+    secret_key_key: str
+    access_key: str
+    secret_key: str
+    ready: Sequence[ITerraformDependable]
+    region: str = "us-east-1"
+    secure: bool = False
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` (``https`` when ``secure``)."""
+        return f"{'https' if self.secure else 'http'}://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class MySqlUserRef:
+    """One application user of the MySQL cluster and the Secret holding its password.
+
+    ``password`` is a Terraform reference to a ``random_password`` result
+    (sensitive, never a literal), for consumers that copy the Secret.
+    """
+
+    username: str
+    databases: tuple[str, ...]
+    secret_name: str
+    secret_namespace: str
+    username_key: str
+    password_key: str
+    password: str
+
+
+@dataclass(frozen=True)
+class MySqlEndpoint:
+    """A MySQL service (InnoDB Cluster through MySQL Router) with application users.
+
+    Attributes:
+        host: service DNS name of the cluster's routers (read/write port ``port``).
+        port: classic-protocol read/write port (3306).
+        users: application users by user name (e.g. ``kfp``, ``katib``).
+        ready: databases and users exist once these are applied.
+    """
+
+    host: str
+    port: int
+    users: dict[str, MySqlUserRef]
+    ready: Sequence[ITerraformDependable]
