@@ -17,7 +17,7 @@ from kfstack.config import ConfigError
 from kfstack.sources.charts import SourceError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="kfstack: Kubeflow platform as cdktf stacks.")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(exc: Exception) -> None:
