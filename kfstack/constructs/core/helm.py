@@ -6,7 +6,7 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 from cdktf import AssetType, Fn, ITerraformDependable, TerraformAsset, Token
-from cdktf_cdktf_provider_helm.release import Release
+from cdktf_cdktf_provider_helm.release import Release, ReleaseSetSensitive
 from constructs import Construct
 
 from kfstack.constructs.core.refs import ClusterHandle, NamespaceRef
@@ -44,13 +44,18 @@ class HelmChart(Construct):
     ``install_timeout_s``, ``cleanup_on_fail`` so an interrupted or failed
     install leaves no half release, ``max_history`` 5 to bound release Secrets.
 
+    ``sensitive_values`` maps chart value paths (``credentials.root.password``)
+    to Terraform references; they become ``set_sensitive`` entries, so the
+    secret stays in state and out of the synthesized JSON and plan output.
+
     Attributes:
         resource: the ``helm_release`` (construct id ``Resource``).
     """
 
     def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, chart: ChartRef,
                  release_name: str, namespace: NamespaceRef, values: Mapping[str, Any],
-                 timeout_s: int, depends_on: Sequence[ITerraformDependable] = ()) -> None:
+                 timeout_s: int, depends_on: Sequence[ITerraformDependable] = (),
+                 sensitive_values: Mapping[str, str] | None = None) -> None:
         super().__init__(scope, id_)
         if chart.local_path is not None:
             asset_type = AssetType.DIRECTORY if chart.local_path.is_dir() else AssetType.FILE
@@ -59,6 +64,9 @@ class HelmChart(Construct):
         else:
             chart_args = chart.release_args()
         deps = [*namespace.ready, *depends_on]
+        # Secrets reach the chart as helm_release.set_sensitive entries whose value is a
+        # Terraform reference (e.g. a random_password result): never a literal in the JSON.
+        sensitive = [ReleaseSetSensitive(name=k, value=v) for k, v in sorted((sensitive_values or {}).items())]
         self.resource = Release(
             self, "Resource",
             provider=cluster.helm,
@@ -71,5 +79,6 @@ class HelmChart(Construct):
             max_history=5,
             values=[render_values(values)],
             depends_on=deps,
+            set_sensitive=sensitive or None,
             **chart_args,
         )

@@ -1,0 +1,1 @@
+"""MySQL for Kubeflow metadata: mysql-operator, an InnoDB Cluster, databases and users."""

@@ -1,0 +1,284 @@
+"""Object store construct: an S3 endpoint with the Pipelines bucket and generated credentials.
+
+Backends and the chart keys used:
+
+- ``seaweedfs`` — chart ``seaweedfs`` 4.44.0 (https://seaweedfs.github.io/seaweedfs/helm):
+  ``global.imageRegistry``, ``global.imagePullSecrets``,
+  ``global.seaweedfs.enableReplication``, ``global.seaweedfs.replicationPlacement``,
+  ``master.replicas``, ``master.defaultReplication``, ``master.data`` / ``master.logs``
+  (``type``, ``size``, ``storageClass``), ``master.priorityClassName``,
+  ``volume.replicas``, ``volume.dataDirs[]`` (``name``, ``type``, ``size``,
+  ``storageClass``, ``maxVolumes``), ``volume.resizeHook.image``,
+  ``filer.replicas``, ``filer.defaultReplicaPlacement``, ``filer.data`` / ``filer.logs``,
+  ``s3.enabled``, ``s3.replicas``, ``s3.port``, ``s3.enableAuth``,
+  ``s3.credentials.{admin,read}.{existingSecret,accessKeyKey,secretKeyKey}`` and
+  ``s3.createBuckets[].name`` (the chart's post-install bucket hook).
+- ``minio`` — chart ``minio`` 5.4.0 (https://charts.min.io): ``mode``, ``replicas``,
+  ``drivesPerNode``, ``existingSecret`` (keys ``rootUser``, ``rootPassword``),
+  ``persistence.{enabled,storageClass,size}``, ``image.{repository,tag}``,
+  ``mcImage.{repository,tag}``, ``imagePullSecrets``, ``buckets[]``, ``priorityClassName``,
+  ``podDisruptionBudget.enabled``, ``resources.requests.memory``. Images are quay.io's
+  ``minio/minio`` and ``minio/mc`` (never Bitnami), rewritten to the mirror when set.
+- ``ceph-rgw`` — Rook v1.20.0 CRDs through this project's ``raw-manifests`` chart:
+  CephObjectStore (``metadataPool``/``dataPool`` ``replicated.size`` and
+  ``failureDomain``, ``gateway.port``/``instances``/``priorityClassName``),
+  CephObjectStoreUser (``spec.keys[].accessKeyRef``/``secretKeyRef`` read from the
+  generated Secret), a bucket StorageClass (provisioner
+  ``<operator namespace>.ceph.rook.io/bucket``) and one ObjectBucketClaim per bucket
+  owned by that user (``additionalConfig.bucketOwner``, which the Rook operator must
+  allow: rook-ceph chart value ``obcAllowAdditionalConfigFields`` must list ``bucketOwner``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from cdktf import ITerraformDependable
+from constructs import Construct
+
+from kfstack.constructs.core import ClusterHandle, HelmChart, Namespace, NamespaceRef
+from kfstack.constructs.core.refs import CephClusterRef, S3Endpoint
+from kfstack.constructs.core.secrets import Generated, GeneratedSecret
+from kfstack.constructs.object_store.settings import ObjectStoreBackend, ObjectStoreSettings
+from kfstack.model import PodSecurityLevel
+from kfstack.sources.charts import ChartSource
+
+ACCESS_KEY = "accesskey"
+"""Secret key of the S3 access key id (the key Kubeflow Pipelines' artifact Secret uses)."""
+SECRET_KEY = "secretkey"
+"""Secret key of the S3 secret access key."""
+READ_ACCESS_KEY = "read_accesskey"
+READ_SECRET_KEY = "read_secretkey"
+
+SEAWEEDFS_RELEASE = "seaweedfs"
+SEAWEEDFS_S3_PORT = 8333
+MINIO_RELEASE = "minio"
+MINIO_PORT = 9000
+RGW_PORT = 80
+MANAGED_BY = {"app.kubernetes.io/managed-by": "kfstack"}
+SEAWEEDFS_RESIZE_HOOK_IMAGE = ("alpine/k8s", "1.28.4")
+"""The chart's default volume.resizeHook.image (docker.io), rewritten to the mirror when set."""
+
+
+def _svc(name: str, namespace: str) -> str:
+    return f"{name}.{namespace}.svc.cluster.local"
+
+
+def _seaweedfs_storage(settings: ObjectStoreSettings, cluster: ClusterHandle, size_gib: int) -> dict[str, Any]:
+    if not settings.persistent:
+        return {"type": "emptyDir"}
+    return {"type": "persistentVolumeClaim", "size": f"{size_gib}Gi", "storageClass": cluster.storage_class}
+
+
+def _seaweedfs_values(settings: ObjectStoreSettings, cluster: ClusterHandle, secret: str) -> dict[str, Any]:
+    """Chart values for SeaweedFS (keys from chart seaweedfs 4.44.0 values.yaml).
+
+    Data and metadata on PVCs of ``cluster.storage_class`` (hostPath, the chart's
+    default, is never used: it breaks PSA baseline and pins data to a node);
+    logs go to stderr (``logs.type: ""``). S3 auth reads both identities from
+    the generated Secret through ``existingSecret``, so the chart generates no
+    credentials of its own.
+    """
+    sw = settings.seaweedfs
+    priority = cluster.priority_classes["platform"]
+    replicated = sw.replication != "000"
+    volume_dir = {"name": "data", "maxVolumes": 0, **_seaweedfs_storage(settings, cluster, sw.volume_size_gib)}
+    creds = {
+        "admin": {"existingSecret": secret, "accessKeyKey": ACCESS_KEY, "secretKeyKey": SECRET_KEY},
+        "read": {"existingSecret": secret, "accessKeyKey": READ_ACCESS_KEY, "secretKeyKey": READ_SECRET_KEY},
+    }
+    values: dict[str, Any] = {
+        "global": {
+            "seaweedfs": {"enableReplication": replicated, "replicationPlacement": sw.replication},
+        },
+        "master": {
+            "replicas": sw.master_replicas,
+            "defaultReplication": sw.replication,
+            "data": _seaweedfs_storage(settings, cluster, sw.master_size_gib),
+            "logs": {"type": ""},
+            "priorityClassName": priority,
+        },
+        "volume": {
+            "replicas": sw.volume_replicas,
+            "dataDirs": [volume_dir],
+            "priorityClassName": priority,
+        },
+        "filer": {
+            "replicas": sw.filer_replicas,
+            "defaultReplicaPlacement": sw.replication,
+            "data": _seaweedfs_storage(settings, cluster, sw.filer_size_gib),
+            "logs": {"type": ""},
+            "priorityClassName": priority,
+        },
+        "s3": {
+            "enabled": True,
+            "replicas": sw.s3_replicas,
+            "port": SEAWEEDFS_S3_PORT,
+            "enableAuth": True,
+            "credentials": creds,
+            "createBuckets": [{"name": b} for b in settings.buckets],
+            "priorityClassName": priority,
+        },
+    }
+    if cluster.mirror is not None:
+        values["global"]["imageRegistry"] = cluster.mirror.host
+        values["global"]["imagePullSecrets"] = cluster.mirror.pull_secrets
+        repo, tag = SEAWEEDFS_RESIZE_HOOK_IMAGE
+        values["volume"]["resizeHook"] = {"image": f"{cluster.mirror.prefix(repo)}:{tag}"}
+    return values
+
+
+def _minio_values(settings: ObjectStoreSettings, cluster: ClusterHandle, secret: str) -> dict[str, Any]:
+    """Chart values for MinIO (keys from chart minio 5.4.0 values.yaml).
+
+    Root credentials come from the generated Secret (``existingSecret``, keys
+    ``rootUser``/``rootPassword``); the chart's makeBucketJob creates the buckets.
+    """
+    mn = settings.minio
+    image = cluster.mirror.prefix("minio/minio") if cluster.mirror else "quay.io/minio/minio"
+    mc_image = cluster.mirror.prefix("minio/mc") if cluster.mirror else "quay.io/minio/mc"
+    values: dict[str, Any] = {
+        "mode": mn.mode.value,
+        "replicas": mn.replicas,
+        "drivesPerNode": mn.drives_per_node,
+        "existingSecret": secret,
+        "persistence": {"enabled": settings.persistent, "storageClass": cluster.storage_class,
+                        "size": f"{mn.size_gib}Gi"},
+        "image": {"repository": image, "tag": mn.image_tag},
+        "mcImage": {"repository": mc_image, "tag": mn.mc_image_tag},
+        "buckets": [{"name": b, "policy": "none", "purge": False} for b in settings.buckets],
+        "priorityClassName": cluster.priority_classes["platform"],
+        "podDisruptionBudget": {"enabled": mn.replicas > 1},
+        "resources": {"requests": {"memory": "2Gi"}},
+    }
+    if cluster.mirror is not None:
+        values["imagePullSecrets"] = cluster.mirror.pull_secrets
+    return values
+
+
+def _rgw_manifests(settings: ObjectStoreSettings, cluster: ClusterHandle, ceph: CephClusterRef,
+                   secret: str) -> list[dict[str, Any]]:
+    """CephObjectStore, its user (keys from the generated Secret), bucket StorageClass and OBCs (Rook v1.20.0)."""
+    rgw = settings.ceph_rgw
+    ns = ceph.namespace
+    pool = {"failureDomain": rgw.failure_domain, "replicated": {"size": rgw.pool_replicas}}
+    storage_class = f"{rgw.store_name}-bucket"
+    user = f"{rgw.store_name}-s3"
+    meta = {"labels": dict(MANAGED_BY)}
+    out: list[dict[str, Any]] = [
+        {
+            "apiVersion": "ceph.rook.io/v1", "kind": "CephObjectStore",
+            "metadata": {"name": rgw.store_name, "namespace": ns, **meta},
+            "spec": {
+                "metadataPool": pool, "dataPool": pool, "preservePoolsOnDelete": True,
+                "gateway": {"port": RGW_PORT, "instances": rgw.gateway_instances,
+                            "priorityClassName": cluster.priority_classes["platform"]},
+            },
+        },
+        {
+            "apiVersion": "ceph.rook.io/v1", "kind": "CephObjectStoreUser",
+            "metadata": {"name": user, "namespace": ns, **meta},
+            "spec": {
+                "store": rgw.store_name, "displayName": "kfstack object store user",
+                "keys": [{"accessKeyRef": {"name": secret, "key": ACCESS_KEY},
+                          "secretKeyRef": {"name": secret, "key": SECRET_KEY}}],
+            },
+        },
+        {
+            "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": storage_class, **meta},
+            "provisioner": f"{ceph.operator_namespace}.ceph.rook.io/bucket",
+            "reclaimPolicy": "Retain",
+            "parameters": {"objectStoreName": rgw.store_name, "objectStoreNamespace": ns},
+        },
+    ]
+    for bucket in settings.buckets:
+        out.append({
+            "apiVersion": "objectbucket.io/v1alpha1", "kind": "ObjectBucketClaim",
+            "metadata": {"name": bucket, "namespace": ns, **meta},
+            "spec": {"bucketName": bucket, "storageClassName": storage_class,
+                     "additionalConfig": {"bucketOwner": user}},
+        })
+    return out
+
+
+class ObjectStore(Construct):
+    """S3 object store for Pipelines artifacts, with generated credentials.
+
+    Example::
+
+        store = ObjectStore(stack, "ObjectStore", cluster=baseline.handle,
+                            source=ChartSource(resolver, "4.44"), settings=env.components.object_store)
+        store.endpoint   # S3Endpoint(host="seaweedfs-s3.object-store.svc.cluster.local", port=8333, ...)
+
+    Args:
+        source: charts at the backend's app version (seaweedfs or minio pin; for
+            ceph-rgw only its ``project_chart("raw-manifests")`` is used).
+        ceph: the Rook cluster; required for backend ceph-rgw, ignored otherwise.
+        depends_on: what must exist first (e.g. the StorageClass provider).
+
+    Attributes:
+        namespace: the component namespace (None for ceph-rgw, which uses Ceph's).
+        credentials: the generated Secret (construct id ``Credentials``).
+        resource: the main ``helm_release`` (construct id ``Release``'s ``Resource``).
+        endpoint: the typed :class:`S3Endpoint` output.
+
+    Raises:
+        ValueError: backend ceph-rgw without a ``ceph`` cluster.
+        SourceError: a chart is not pinned or not vendored.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, source: ChartSource,
+                 settings: ObjectStoreSettings, ceph: CephClusterRef | None = None,
+                 depends_on: Sequence[ITerraformDependable] = ()) -> None:
+        super().__init__(scope, id_)
+        backend = settings.backend
+        self.namespace: Namespace | None = None
+        if backend is ObjectStoreBackend.ceph_rgw:
+            if ceph is None:
+                raise ValueError("object_store backend ceph-rgw needs the Rook Ceph cluster: enable components.ceph")
+            ns = NamespaceRef(name=ceph.namespace, ready=tuple(ceph.ready))
+            ns_name = ceph.namespace
+        else:
+            self.namespace = Namespace.for_component(self, cluster, settings.namespace, PodSecurityLevel.baseline)
+            ns = self.namespace.ref
+            ns_name = settings.namespace
+        generated = {
+            "AccessKey": Generated((ACCESS_KEY, "rootUser") if backend is ObjectStoreBackend.minio else (ACCESS_KEY,), 20),
+            "SecretKey": Generated((SECRET_KEY, "rootPassword") if backend is ObjectStoreBackend.minio else (SECRET_KEY,), 40),
+        }
+        if backend is ObjectStoreBackend.seaweedfs:
+            generated["ReadAccessKey"] = Generated((READ_ACCESS_KEY,), 20)
+            generated["ReadSecretKey"] = Generated((READ_SECRET_KEY,), 40)
+        self.credentials = GeneratedSecret(self, "Credentials", cluster=cluster, namespace=ns,
+                                           name=settings.credentials_secret, generated=generated)
+        after = [self.credentials.resource, *depends_on]
+        timeout = settings.install_timeout_s
+
+        if backend is ObjectStoreBackend.seaweedfs:
+            chart = HelmChart(self, "Release", cluster=cluster, chart=source.chart("seaweedfs"),
+                              release_name=SEAWEEDFS_RELEASE, namespace=ns,
+                              values=_seaweedfs_values(settings, cluster, settings.credentials_secret),
+                              timeout_s=timeout, depends_on=after)
+            host, port = _svc(f"{SEAWEEDFS_RELEASE}-s3", ns_name), SEAWEEDFS_S3_PORT
+        elif backend is ObjectStoreBackend.minio:
+            chart = HelmChart(self, "Release", cluster=cluster, chart=source.chart("minio"),
+                              release_name=MINIO_RELEASE, namespace=ns,
+                              values=_minio_values(settings, cluster, settings.credentials_secret),
+                              timeout_s=timeout, depends_on=after)
+            host, port = _svc(MINIO_RELEASE, ns_name), MINIO_PORT
+        else:
+            assert ceph is not None
+            chart = HelmChart(self, "Release", cluster=cluster, chart=source.project_chart("raw-manifests"),
+                              release_name="kubeflow-object-store", namespace=ns,
+                              values={"manifests": _rgw_manifests(settings, cluster, ceph, settings.credentials_secret)},
+                              timeout_s=timeout, depends_on=after)
+            host, port = _svc(f"rook-ceph-rgw-{settings.ceph_rgw.store_name}", ns_name), RGW_PORT
+        self.resource = chart.resource
+        self.endpoint = S3Endpoint(
+            host=host, port=port, bucket=settings.buckets[0],
+            secret_name=settings.credentials_secret, secret_namespace=ns_name,
+            access_key_key=ACCESS_KEY, secret_key_key=SECRET_KEY,
+            access_key=self.credentials.value("AccessKey"), secret_key=self.credentials.value("SecretKey"),
+            ready=(chart.resource,),
+        )
