@@ -69,6 +69,114 @@ def schema() -> None:
     typer.echo(json.dumps(EnvironmentConfig.model_json_schema(), indent=2, sort_keys=True))
 
 
+@app.command()
+def vendor(names: Optional[List[str]] = typer.Argument(None, help="Charts or kustomize bases (default: all)."),
+           vendor_dir: str = typer.Option("vendor", help="Vendor cache, relative to the project root."),
+           update_lock: bool = typer.Option(False, "--update-lock",
+                                            help="Record digests in sources.lock instead of verifying them."),
+           check_render: bool = typer.Option(True, help="Render each base offline before caching it.")) -> None:
+    """Fetch every pinned chart and kustomize base (with its remote bases) into the vendor cache.
+
+    Verifies digests against sources.lock (a mismatch is an error), or records them with --update-lock.
+    The only command that uses the network; use git `url.<mirror>.insteadOf` for an internal git mirror.
+    """
+    from rich.markup import escape
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from kfstack.app import PROJECT_ROOT
+    from kfstack.sources.vendor import Status, VendorError, vendor_all
+
+    icons = {Status.recorded: "[green]recorded[/]", Status.verified: "[green]verified[/]",
+             Status.unpinned: "[yellow]unpinned[/]", Status.skipped: "[yellow]skipped[/]",
+             Status.mismatch: "[bold red]MISMATCH[/]", Status.failed: "[bold red]FAILED[/]"}
+    start = time.perf_counter()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        task = progress.add_task("vendoring sources…", total=None)
+
+        def report(r) -> None:
+            digest = f" {r.digest[:19]}…" if r.digest else ""
+            progress.console.print(f"{icons[r.status]} {escape(r.label())}{digest}"
+                                   + (f" — {escape(r.message)}" if r.message else ""), highlight=False)
+            progress.update(task, description=f"vendoring sources… (last: {r.label()})")
+
+        try:
+            results = vendor_all(PROJECT_ROOT / "sources.lock", PROJECT_ROOT / vendor_dir, update_lock=update_lock,
+                                 only=names or None, check_render=check_render, report=report)
+        except (ConfigError, SourceError, VendorError) as exc:
+            _fail(exc)
+    bad = [r for r in results if r.status.is_error]
+    err.print(f"{len(results)} source(s), {len(bad)} error(s) in {time.perf_counter() - start:.1f} s")
+    if bad:
+        raise typer.Exit(2)
+
+
+cluster_app = typer.Typer(no_args_is_help=True, help="Local control plane (etcd, kube-apiserver, kwok nodes).")
+app.add_typer(cluster_app, name="cluster")
+
+
+def _local_cluster(state_dir: Optional[str]):
+    from pathlib import Path
+
+    from kfstack.cluster.local import LocalCluster, default_state_dir
+
+    return LocalCluster(state_dir=Path(state_dir) if state_dir else default_state_dir(),
+                        log=lambda line: err.print(line, highlight=False, markup=False))
+
+
+@cluster_app.command("up")
+def cluster_up(env: str = typer.Option("local", help="Environment whose node pools become nodes."),
+               provider: str = typer.Option("local", help="local (processes + kwok) or kind (needs Docker)."),
+               state_dir: Optional[str] = typer.Option(None, help="Default ~/.cache/kfstack/cluster/local.")) -> None:
+    """Start the control plane and create one node per node-pool node. Running it twice is harmless."""
+    from kfstack.app import load_all
+    from kfstack.cluster.local import ClusterError
+
+    try:
+        loaded, _ = load_all(names=[env])
+    except ConfigError as exc:
+        _fail(exc)
+    pools = loaded[env].node_pools
+    try:
+        if provider == "kind":
+            import yaml
+
+            from kfstack.cluster import kind
+
+            path = f"kind-{env}.yaml"
+            with open(path, "w", encoding="utf-8") as fh:
+                yaml.safe_dump(kind.kind_config(pools), fh, sort_keys=False)
+            err.print(f"wrote {path}")
+            kind.create(path)
+        elif provider == "local":
+            start = time.perf_counter()
+            _local_cluster(state_dir).up(pools)
+            err.print(f"up in {time.perf_counter() - start:.1f} s")
+        else:
+            raise ClusterError(f"unknown provider {provider!r}: use local or kind")
+    except ClusterError as exc:
+        _fail(exc)
+
+
+@cluster_app.command("status")
+def cluster_status(state_dir: Optional[str] = typer.Option(None)) -> None:
+    """Show each component's PID; exit 1 when any is not running."""
+    cluster = _local_cluster(state_dir)
+    status = cluster.status()
+    for component, pid in status.items():
+        err.print(f"{component:<24} {'running (pid %d)' % pid if pid else 'stopped'}")
+    ready = cluster.apiserver_ready() if status["kube-apiserver"] else False
+    err.print(f"{'api server':<24} {'ready at ' + cluster.server if ready else 'not ready'}")
+    if not all(status.values()) or not ready:
+        raise typer.Exit(1)
+
+
+@cluster_app.command("down")
+def cluster_down(state_dir: Optional[str] = typer.Option(None)) -> None:
+    """Stop every process `up` started and remove its state (PKI, etcd data, logs)."""
+    _local_cluster(state_dir).down()
+
+
 def synth_main() -> None:
     """Entry for ``python main.py`` / cdktf: synthesize all environments."""
     sys.argv = [sys.argv[0], "synth", *sys.argv[1:]]
