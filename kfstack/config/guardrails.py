@@ -51,7 +51,39 @@ def _gpu_pools_tainted(env: "EnvironmentConfig") -> list[Violation]:
     return out
 
 
-RULES: list[Rule] = [_cert_manager_ha, _istio_ha, _gpu_pools_tainted]
+def _ceph_explicit_and_redundant(env: "EnvironmentConfig") -> list[Violation]:
+    """Production Ceph: explicit nodes and disks, >= 3 storage nodes and mons, every pool replicated >= 3."""
+    ceph = env.components.ceph
+    if not ceph.enabled:
+        return []
+    at = ("components", "ceph")
+    out: list[Violation] = []
+    if ceph.use_all_devices:
+        out.append((at + ("use_all_devices",),
+                    "production must not hand Ceph every empty disk; set use_all_devices: false and list "
+                    "each node's devices (e.g. devices: [sdb, sdc])"))
+    if ceph.use_all_nodes:
+        out.append((at + ("use_all_nodes",),
+                    "production must list its storage nodes; set use_all_nodes: false and fill nodes"))
+    for i, node in enumerate(ceph.nodes):
+        if not node.devices:
+            out.append((at + ("nodes", i, "devices"),
+                        f"storage node {node.name!r} lists no devices; production names every OSD disk"))
+    if not ceph.use_all_nodes and len(ceph.nodes) < 3:
+        out.append((at + ("nodes",),
+                    f"production needs >= 3 storage nodes (3-way replication across hosts), got {len(ceph.nodes)}"))
+    if ceph.mon_count < 3:
+        out.append((at + ("mon_count",), f"production needs >= 3 Ceph monitors for quorum, got {ceph.mon_count}"))
+    pools = [(("block_pool", "replicas"), ceph.block_pool.replicas, True),
+             (("filesystem", "replicas"), ceph.filesystem.replicas, ceph.filesystem.enabled),
+             (("object_store", "replicas"), ceph.object_store.replicas, ceph.object_store.enabled)]
+    for key, replicas, used in pools:
+        if used and replicas < 3:
+            out.append((at + key, f"production needs pool replication >= 3, got {replicas}"))
+    return out
+
+
+RULES: list[Rule] = [_cert_manager_ha, _istio_ha, _gpu_pools_tainted, _ceph_explicit_and_redundant]
 
 
 def check_guardrails(env: "EnvironmentConfig") -> list[Violation]:

@@ -3,7 +3,9 @@
 Install order (Kubeflow 26.03 README and its test scripts), expressed as
 ``depends_on`` between releases so a first apply needs no retries:
 cluster baseline → cert-manager (+ ClusterIssuer) → Istio (base → cni →
-istiod → gateways). Later components slot in after these.
+istiod → gateways); cluster baseline → Ceph (rook-ceph → ceph-csi-drivers →
+rook-ceph-cluster) → data services (through ``storage_class.ready``); the GPU
+Operator depends on the baseline only. Later components slot in after these.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider
 from constructs import Construct
 
 from kfstack.config.environment import EnvironmentConfig
+from kfstack.constructs.ceph.construct import Ceph
 from kfstack.constructs.cert_manager.construct import CertManager
 from kfstack.constructs.cluster_baseline.construct import ClusterBaseline
+from kfstack.constructs.core.refs import StorageClassRef
+from kfstack.constructs.gpu_operator.construct import GpuOperator
 from kfstack.constructs.istio.construct import Istio
 from kfstack.sources.charts import ChartResolver, ChartSource
 from kfstack.sources.lock import SourcesLock
@@ -75,6 +80,14 @@ class PlatformStack(TerraformStack):
                                    node_pools=env.node_pools, storage_class=env.storage.default_class,
                                    registry=env.registry, settings=c.cluster_baseline)
         cluster = baseline.handle
+        # Storage: Rook operator -> Ceph-CSI drivers -> CephCluster. Data services put
+        # self.storage_class.ready in depends_on: the Ceph cluster release, or the
+        # baseline when the cluster already has the StorageClass (dev: local-path).
+        self.storage_class = StorageClassRef(name=env.storage.default_class, ready=tuple(cluster.ready))
+        if c.ceph.enabled:
+            self.ceph = Ceph(self, "Ceph", cluster=cluster, source=ChartSource(resolver, versions.rook),
+                             settings=c.ceph)
+            self.storage_class = self.ceph.storage_class
         after: tuple = ()
         if c.cert_manager.enabled:
             self.cert_manager = CertManager(self, "CertManager", cluster=cluster,
@@ -84,3 +97,8 @@ class PlatformStack(TerraformStack):
         if c.istio.enabled:
             self.istio = Istio(self, "Istio", cluster=cluster, source=ChartSource(resolver, versions.istio),
                                settings=c.istio, depends_on=after)
+        # GPU Operator: independent, depends on the baseline only (upstream order: after Knative).
+        if c.gpu_operator.enabled:
+            self.gpu_operator = GpuOperator(self, "GpuOperator", cluster=cluster,
+                                            source=ChartSource(resolver, versions.gpu_operator),
+                                            settings=c.gpu_operator)

@@ -36,6 +36,12 @@ def gpu_pool_ref(pool: NodePool) -> GpuPoolRef:
         sharing=pool.gpu.sharing.value,
         node_selector=pool.node_selector,
         tolerations=tuple(t.toleration().as_k8s() for t in pool.taints),
+        time_slicing_replicas=pool.gpu.time_slicing_replicas,
+        mig_strategy=pool.gpu.mig_strategy.value if pool.gpu.mig_strategy else None,
+        mig_devices=dict(sorted((pool.gpu.mig_devices or {}).items())),
+        node_labels=pool.node_labels,
+        discovered_labels=pool.gpu.discovered_labels,
+        allocatable=pool.gpu.allocatable,
     )
 
 

@@ -30,12 +30,33 @@ class IssuerRef:
 
 
 @dataclass(frozen=True)
+class StorageClassRef:
+    """A StorageClass PVCs can name once ``ready`` is applied.
+
+    Either the Ceph RBD class the ceph component creates (``ready`` = the
+    rook-ceph-cluster release) or a class the cluster already has
+    (``ready`` = the cluster baseline).
+    """
+
+    name: str
+    ready: Sequence[ITerraformDependable]
+
+
+@dataclass(frozen=True)
 class GpuPoolRef:
     """How workloads target one GPU node pool.
 
     ``node_selector`` uses the GPU Operator's ``nvidia.com/gpu.product`` label
     plus ``kfstack.io/node-pool``; ``tolerations`` match the pool's taints
     (Kubernetes JSON shape: key, operator, value, effect).
+
+    Sharing (``sharing`` is exclusive, time-slicing or mig):
+    ``time_slicing_replicas`` pods per GPU, or ``mig_strategy`` (single|mixed)
+    with ``mig_devices`` (MIG instances per GPU by profile). ``node_labels``
+    are the labels the pool's nodes must carry (including the GPU Operator's
+    ``nvidia.com/device-plugin.config`` / ``nvidia.com/mig.config`` selector);
+    ``discovered_labels`` are those GPU Feature Discovery writes on real nodes
+    (a kwok node must carry both); ``allocatable`` the extended resources per node.
     """
 
     name: str
@@ -44,6 +65,12 @@ class GpuPoolRef:
     sharing: str
     node_selector: dict[str, str]
     tolerations: tuple[dict[str, str], ...]
+    time_slicing_replicas: int | None = None
+    mig_strategy: str | None = None
+    mig_devices: dict[str, int] = field(default_factory=dict)
+    node_labels: dict[str, str] = field(default_factory=dict)
+    discovered_labels: dict[str, str] = field(default_factory=dict)
+    allocatable: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
