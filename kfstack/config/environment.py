@@ -17,6 +17,8 @@ from kfstack.constructs.cert_manager.settings import CertManagerSettings
 from kfstack.constructs.cluster_baseline.settings import ClusterBaselineSettings
 from kfstack.constructs.gpu_operator.settings import GpuOperatorSettings
 from kfstack.constructs.istio.settings import IstioSettings
+from kfstack.constructs.mysql.settings import MySqlSettings
+from kfstack.constructs.object_store.settings import ObjectStoreSettings
 from kfstack.model import DnsLabel, LabelKey, Settings, Taint, Version
 
 
@@ -323,6 +325,7 @@ class ReleaseVersions(Settings):
     rook: Version
     mysql_operator: Version
     seaweedfs: Version
+    minio: Version = Field(..., description="MinIO chart version (the chart's appVersion is a RELEASE.* tag, not a version). Required.")
     pipelines: Version
     kserve: Version
     katib: Version
@@ -350,6 +353,8 @@ class Components(Settings):
     istio: IstioSettings = Field(IstioSettings())
     gpu_operator: GpuOperatorSettings = Field(GpuOperatorSettings())
     ceph: CephSettings = Field(CephSettings())
+    object_store: ObjectStoreSettings = Field(ObjectStoreSettings())
+    mysql: MySqlSettings = Field(MySqlSettings())
 
 
 class EnvironmentConfig(Settings):

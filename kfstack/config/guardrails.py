@@ -83,7 +83,65 @@ def _ceph_explicit_and_redundant(env: "EnvironmentConfig") -> list[Violation]:
     return out
 
 
-RULES: list[Rule] = [_cert_manager_ha, _istio_ha, _gpu_pools_tainted, _ceph_explicit_and_redundant]
+def _mysql_ha(env: "EnvironmentConfig") -> list[Violation]:
+    """Production MySQL: >= 3 servers (Group Replication majority), >= 2 routers, scheduled backups."""
+    db = env.components.mysql
+    if not db.enabled:
+        return []
+    at = ("components", "mysql")
+    out: list[Violation] = []
+    if db.server_instances < 3:
+        out.append((at + ("server_instances",),
+                    f"production needs >= 3 MySQL servers (a single server is a single point of failure "
+                    f"for Pipelines and Katib), got {db.server_instances}"))
+    if db.router_instances < 2:
+        out.append((at + ("router_instances",), f"production needs >= 2 MySQL routers, got {db.router_instances}"))
+    if not db.backup.enabled:
+        out.append((at + ("backup", "enabled"), "production needs scheduled MySQL backups; set backup.enabled: true"))
+    return out
+
+
+def _object_store_redundant(env: "EnvironmentConfig") -> list[Violation]:
+    """Production object store: persistent volumes and a backend that survives the loss of one server."""
+    store = env.components.object_store
+    if not store.enabled:
+        return []
+    at = ("components", "object_store")
+    out: list[Violation] = []
+    if not store.persistent:
+        out.append((at + ("persistent",),
+                    "production stores artifacts on PVCs of the storage class, never emptyDir; "
+                    "remove persistent: false"))
+    backend = store.backend.value
+    if backend == "seaweedfs":
+        sw, key = store.seaweedfs, at + ("seaweedfs",)
+        for field, minimum in (("master_replicas", 3), ("volume_replicas", 3), ("filer_replicas", 2),
+                               ("s3_replicas", 2)):
+            if getattr(sw, field) < minimum:
+                out.append((key + (field,), f"production needs a redundant object store: seaweedfs {field} "
+                                            f">= {minimum}, got {getattr(sw, field)}"))
+        if sw.replication == "000":
+            out.append((key + ("replication",), "production keeps >= 2 copies of every object; set "
+                                                "replication: \"001\" (needs >= 2 volume servers)"))
+    elif backend == "minio":
+        mn, key = store.minio, at + ("minio",)
+        if mn.mode.value != "distributed":
+            out.append((key + ("mode",), "production needs MinIO mode distributed (erasure coded), "
+                                         f"got {mn.mode.value}"))
+        if mn.replicas < 4:
+            out.append((key + ("replicas",), f"production needs >= 4 MinIO servers, got {mn.replicas}"))
+    else:
+        rgw, key = store.ceph_rgw, at + ("ceph_rgw",)
+        if rgw.gateway_instances < 2:
+            out.append((key + ("gateway_instances",),
+                        f"production needs >= 2 RGW gateways, got {rgw.gateway_instances}"))
+        if rgw.pool_replicas < 3:
+            out.append((key + ("pool_replicas",), f"production needs pool replication >= 3, got {rgw.pool_replicas}"))
+    return out
+
+
+RULES: list[Rule] = [_cert_manager_ha, _istio_ha, _gpu_pools_tainted, _ceph_explicit_and_redundant,
+                     _mysql_ha, _object_store_redundant]
 
 
 def check_guardrails(env: "EnvironmentConfig") -> list[Violation]:

@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from cdktf import LocalBackend, TerraformStack
 from cdktf_cdktf_provider_helm.provider import HelmProvider, HelmProviderKubernetes
 from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider
+from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
 
 from kfstack.config.environment import EnvironmentConfig
@@ -25,6 +26,9 @@ from kfstack.constructs.cluster_baseline.construct import ClusterBaseline
 from kfstack.constructs.core.refs import StorageClassRef
 from kfstack.constructs.gpu_operator.construct import GpuOperator
 from kfstack.constructs.istio.construct import Istio
+from kfstack.constructs.mysql.construct import MySql
+from kfstack.constructs.object_store.construct import ObjectStore
+from kfstack.constructs.object_store.settings import ObjectStoreBackend
 from kfstack.sources.charts import ChartResolver, ChartSource
 from kfstack.sources.lock import SourcesLock
 
@@ -71,6 +75,8 @@ class PlatformStack(TerraformStack):
                                         config_context=env.cluster.context)
         helm = HelmProvider(self, "Helm", kubernetes=HelmProviderKubernetes(
             config_path=env.cluster.kubeconfig, config_context=env.cluster.context))
+        # Generated credentials (object store keys, MySQL passwords): values live in state only.
+        RandomProvider(self, "Random")
         resolver = ChartResolver(lock, mode=env.sources.mode.value, mirror_url=env.sources.mirror_url,
                                  vendor_dir=paths.root / env.sources.vendor_dir, project_charts=paths.charts)
         versions = env.release.versions
@@ -102,3 +108,14 @@ class PlatformStack(TerraformStack):
             self.gpu_operator = GpuOperator(self, "GpuOperator", cluster=cluster,
                                             source=ChartSource(resolver, versions.gpu_operator),
                                             settings=c.gpu_operator)
+        # Data services: MySQL and the object store, on the environment's StorageClass.
+        data_after = tuple(self.storage_class.ready)
+        if c.object_store.enabled:
+            store_version = versions.minio if c.object_store.backend is ObjectStoreBackend.minio else versions.seaweedfs
+            ceph_ref = self.ceph.cluster_ref if c.ceph.enabled else None
+            self.object_store = ObjectStore(self, "ObjectStore", cluster=cluster,
+                                            source=ChartSource(resolver, store_version), settings=c.object_store,
+                                            ceph=ceph_ref, depends_on=data_after)
+        if c.mysql.enabled:
+            self.mysql = MySql(self, "MySql", cluster=cluster, source=ChartSource(resolver, versions.mysql_operator),
+                               settings=c.mysql, depends_on=data_after)
