@@ -58,15 +58,24 @@ class ChartResolver:
         vendor_dir: absolute path of the vendor cache for mode ``vendored``
             (archives under ``charts/<name>-<version>.tgz``).
         project_charts: folder of charts this project authors (``charts/``).
+        build_dir: where kustomize bases are rendered into charts
+            (``<build>/kustomize/<name>-<app_version>/``). Default: ``build/``
+            beside ``project_charts`` (the project root), else beside ``vendor_dir``.
+
+    Kustomize bases are rendered from the vendor cache in every mode (synthesis
+    never fetches); the mode only matters to charts.
     """
 
     def __init__(self, lock: SourcesLock, *, mode: str, mirror_url: str | None = None,
-                 vendor_dir: Path | None = None, project_charts: Path | None = None) -> None:
+                 vendor_dir: Path | None = None, project_charts: Path | None = None,
+                 build_dir: Path | None = None) -> None:
         self._lock = lock
         self._mode = mode
         self._mirror_url = mirror_url
         self._vendor_dir = vendor_dir
         self._project_charts = project_charts
+        anchor = project_charts.parent if project_charts is not None else (vendor_dir.parent if vendor_dir else None)
+        self._build_dir = build_dir or (anchor / "build" if anchor is not None else None)
 
     def pin(self, name: str, app_version: str) -> ChartPin:
         """The pin for ``name`` at ``app_version``. Raises SourceError when not pinned."""
@@ -94,6 +103,22 @@ class ChartResolver:
             return ChartRef(name=pin.name, version=None, local_path=archive)
         return ChartRef(name=pin.name, version=pin.version, repository=pin.repository)
 
+    def kustomize(self, name: str, app_version: str) -> list[ChartRef]:
+        """Render pinned kustomize base ``name`` at ``app_version`` into local charts, CRD charts first.
+
+        Raises SourceError: not pinned, not vendored, digest mismatch, or render failure.
+        """
+        from kfstack.sources.kustomize import render_kustomize  # keeps subprocess/yaml work off import
+
+        pin = self._lock.base(name, app_version)
+        if pin is None:
+            raise SourceError(
+                f"sources.lock pins no kustomize base {name!r} for app version {app_version}; "
+                f"add an entry (name, app_version, git, ref, path) or change release.versions")
+        if self._vendor_dir is None or self._build_dir is None:
+            raise SourceError(f"kustomize base {name}: no vendor cache configured (sources.vendor_dir)")
+        return render_kustomize(pin, self._vendor_dir, self._build_dir / "kustomize" / pin.vendor_name)
+
     def project_chart(self, name: str) -> ChartRef:
         """A chart this project authors, from ``charts/<name>``. Raises SourceError when absent."""
         if self._project_charts is None or not (self._project_charts / name / "Chart.yaml").is_file():
@@ -115,6 +140,11 @@ class ChartSource:
     def chart(self, name: str) -> ChartRef:
         """Upstream chart ``name`` at this source's app version. Raises SourceError."""
         return self.resolver.chart(name, self.app_version)
+
+    def kustomize(self, name: str) -> list[ChartRef]:
+        """Kustomize base ``name`` at this source's app version, rendered to local charts
+        (CRD charts first; install in order). Raises SourceError."""
+        return self.resolver.kustomize(name, self.app_version)
 
     def project_chart(self, name: str) -> ChartRef:
         """Project chart ``charts/<name>``. Raises SourceError."""

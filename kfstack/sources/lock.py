@@ -1,17 +1,34 @@
-"""The ``sources.lock`` file: pinned charts (repository, name, chart version, digest)."""
+"""The ``sources.lock`` file: every pinned upstream artifact.
+
+* ``charts``: Helm charts (repository, name, chart version, digest of the archive).
+* ``kustomize``: kustomize bases of kustomize-only apps (git URL, ref, path
+  inside the repository, digest of the vendored tree).
+* ``remotes``: remote resources that upstream kustomizations reference
+  (a git base, or a plain HTTPS file), matched by the exact ``url`` string
+  the kustomization writes; ``kfstack vendor`` fetches them and rewrites the
+  reference to the vendored copy.
+
+Digests are ``sha256:<hex>``, ``null`` until ``kfstack vendor --update-lock``
+records them (see :mod:`kfstack.sources.vendor` for how each is computed).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from enum import Enum
 from typing import Annotated
 
 import yaml
-from pydantic import Field, StringConstraints, ValidationError, field_validator
+from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from kfstack.config.errors import ConfigError, Problem
 from kfstack.model import Settings, Version
 
 Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
+SourceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+GitUrl = Annotated[str, StringConstraints(pattern=r"^(https://|ssh://|file://|git@)\S+$")]
+RepoPath = Annotated[str, StringConstraints(pattern=r"^(\.|[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)$")]
+"""A relative POSIX path inside a repository (``.`` for the root); no ``..``, no leading ``/``."""
 
 
 class ChartPin(Settings):
@@ -34,11 +51,93 @@ class ChartPin(Settings):
         return f"{self.name}-{self.version}.tgz"
 
 
+def _no_dotdot(path: str) -> str:
+    if ".." in path.split("/"):
+        raise ValueError(f"path {path!r} must stay inside the repository (no '..')")
+    return path
+
+
+class KustomizePin(Settings):
+    """One pinned kustomize base (a kustomize-only app such as Pipelines or Katib).
+
+    ``app_version`` is the version environments name in ``release.versions``;
+    ``git`` + ``ref`` (a tag) + ``path`` locate the kustomization to render.
+    ``digest`` is the tree digest of the vendored copy (the closure of files
+    the kustomization reads, with remote references rewritten to vendored
+    copies), recorded by ``kfstack vendor --update-lock``.
+    """
+
+    name: SourceName
+    app_version: Version
+    git: GitUrl = Field(..., description="Git repository URL, e.g. https://github.com/kubeflow/manifests. Required.")
+    ref: str = Field(..., min_length=1, description="Tag (or branch) to check out, e.g. 26.03. Required.")
+    path: RepoPath = Field(..., description="Folder of the kustomization inside the repository. Required.")
+    digest: Digest | None = Field(None, description="sha256:<hex> tree digest of the vendored copy; None until vendored.")
+
+    @field_validator("path")
+    @classmethod
+    def _inside_repo(cls, path: str) -> str:
+        return _no_dotdot(path)
+
+    @property
+    def vendor_name(self) -> str:
+        """Folder of the vendored copy under ``<vendor>/kustomize/``: ``<name>-<app_version>``."""
+        return f"{self.name}-{self.app_version}"
+
+
+class RemoteKind(str, Enum):
+    """How a remote reference is fetched: a git base (clone) or a plain HTTPS file."""
+
+    git = "git"
+    https = "https"
+
+
+class RemotePin(Settings):
+    """A remote resource an upstream kustomization references, pinned.
+
+    ``url`` is the reference exactly as the kustomization writes it (e.g.
+    ``https://github.com/argoproj/argo-workflows/manifests/base/crds/minimal?ref=v3.7.3``).
+    For ``kind: git``, ``git`` + ``ref`` + ``path`` say what that URL means
+    (kustomize's URL syntax is ambiguous; the lock is explicit). For
+    ``kind: https`` the URL is downloaded as one file and ``digest`` is the
+    sha256 of its bytes (what ``sha256sum`` prints); for git it is the tree digest.
+    """
+
+    name: SourceName
+    url: Annotated[str, StringConstraints(min_length=1, pattern=r"^\S+$")]
+    kind: RemoteKind
+    git: GitUrl | None = Field(None, description="Repository of a git remote. Required for kind git.")
+    ref: str | None = Field(None, min_length=1, description="Tag of a git remote. Required for kind git.")
+    path: RepoPath | None = Field(None, description="Folder inside the repository. Required for kind git.")
+    digest: Digest | None = Field(None, description="sha256:<hex>; None until vendored.")
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> "RemotePin":
+        if self.path is not None:
+            _no_dotdot(self.path)
+        git_fields = (self.git, self.ref, self.path)
+        if self.kind is RemoteKind.git and any(f is None for f in git_fields):
+            raise ValueError(f"remote {self.name}: kind git needs git, ref and path")
+        if self.kind is RemoteKind.https:
+            if any(f is not None for f in git_fields):
+                raise ValueError(f"remote {self.name}: kind https takes only url and digest (no git, ref, path)")
+            if not self.url.startswith(("https://", "http://", "file://")):
+                raise ValueError(f"remote {self.name}: kind https needs an https:// url")
+        return self
+
+    @property
+    def file_name(self) -> str:
+        """File name of an HTTPS remote: the last URL path segment (``manifests.yaml``)."""
+        return self.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "resource.yaml"
+
+
 class SourcesLock(Settings):
-    """All pins. Lookup by (chart name, app version)."""
+    """All pins. Charts and kustomize bases by (name, app version); remotes by url."""
 
     lock_version: int = Field(1, ge=1, le=1)
     charts: tuple[ChartPin, ...] = ()
+    kustomize: tuple[KustomizePin, ...] = ()
+    remotes: tuple[RemotePin, ...] = ()
 
     @field_validator("charts")
     @classmethod
@@ -51,10 +150,49 @@ class SourcesLock(Settings):
             seen.add(key)
         return charts
 
+    @field_validator("kustomize")
+    @classmethod
+    def _unique_bases(cls, bases: tuple[KustomizePin, ...]) -> tuple[KustomizePin, ...]:
+        seen: set[tuple[str, str]] = set()
+        for pin in bases:
+            key = (pin.name, pin.app_version)
+            if key in seen:
+                raise ValueError(f"kustomize base {pin.name} app_version {pin.app_version} is pinned twice")
+            seen.add(key)
+        return bases
+
+    @field_validator("remotes")
+    @classmethod
+    def _unique_remotes(cls, remotes: tuple[RemotePin, ...]) -> tuple[RemotePin, ...]:
+        names: set[str] = set()
+        urls: set[str] = set()
+        for pin in remotes:
+            if pin.name in names:
+                raise ValueError(f"remote {pin.name} is pinned twice")
+            if pin.url in urls:
+                raise ValueError(f"remote url {pin.url} is pinned twice")
+            names.add(pin.name)
+            urls.add(pin.url)
+        return remotes
+
     def chart(self, name: str, app_version: str) -> ChartPin | None:
         """The pin of chart ``name`` for ``app_version``, or None."""
         for pin in self.charts:
             if pin.name == name and pin.app_version == app_version:
+                return pin
+        return None
+
+    def base(self, name: str, app_version: str) -> KustomizePin | None:
+        """The pin of kustomize base ``name`` for ``app_version``, or None."""
+        for pin in self.kustomize:
+            if pin.name == name and pin.app_version == app_version:
+                return pin
+        return None
+
+    def remote(self, url: str) -> RemotePin | None:
+        """The pin of the remote reference written exactly as ``url``, or None."""
+        for pin in self.remotes:
+            if pin.url == url:
                 return pin
         return None
 
