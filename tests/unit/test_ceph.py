@@ -1,0 +1,239 @@
+"""Rook-Ceph: install order, cluster shape, explicit devices, default StorageClass, mirror, guardrails."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kfstack.config import ConfigError, load_environment
+from kfstack.constructs.ceph.construct import IMAGE_SET_CONFIG_MAP, OPERATOR_IMAGES
+from tests.conftest import ROOT, env_dict, release, release_address, release_values, resources
+
+CEPH_RELEASES = ("rook-ceph", "ceph-csi-drivers", "rook-ceph-cluster")
+
+
+def _get(values: dict, path: tuple[str, ...]) -> dict:
+    for key in path:
+        values = values[key]
+    return values
+
+
+def test_dev_has_no_ceph(synth_env, real_envs):
+    stack = synth_env("dev")
+    names = {r["name"] for r in resources(stack, "helm_release").values()}
+    assert not names & set(CEPH_RELEASES)
+    assert "rook-ceph" not in {n["metadata"]["name"] for n in resources(stack, "kubernetes_namespace_v1").values()}
+    assert real_envs["dev"].storage.default_class == "local-path"
+
+
+def test_dev_storage_class_ref_is_the_clusters_own():
+    from cdktf import Testing
+
+    from kfstack.app import load_all
+    from kfstack.stacks import PlatformStack, ProjectPaths
+
+    envs, lock = load_all()
+    dev = PlatformStack(Testing.app(), envs["dev"], lock=lock, paths=ProjectPaths(ROOT))
+    assert dev.storage_class.name == "local-path"
+    prod = PlatformStack(Testing.app(), envs["prod"], lock=lock, paths=ProjectPaths(ROOT))
+    assert prod.storage_class.name == "ceph-block"
+    assert prod.storage_class.ready == (prod.ceph.cluster.resource,)
+    assert prod.ceph.cluster_ref.namespace == "rook-ceph" and prod.ceph.cluster_ref.operator_namespace == "rook-ceph"
+
+
+@pytest.mark.parametrize("env", ["prod", "staging"])
+def test_charts_and_install_order(synth_env, env):
+    stack = synth_env(env)
+    operator, csi, cluster = (release(stack, n) for n in CEPH_RELEASES)
+    assert (operator["chart"], operator["version"]) == ("rook-ceph", "v1.20.6")
+    assert (csi["chart"], csi["version"]) == ("ceph-csi-drivers", "1.0.4")
+    assert (cluster["chart"], cluster["version"]) == ("rook-ceph-cluster", "v1.20.6")
+    assert {r["repository"] for r in (operator, csi, cluster)} == {"oci://registry.internal/charts"}
+    assert release_address(stack, "rook-ceph") in csi["depends_on"]
+    assert release_address(stack, "ceph-csi-drivers") in cluster["depends_on"]
+    for rel in (operator, csi, cluster):
+        assert rel["namespace"].startswith("${kubernetes_namespace_v1.Ceph_Namespace")
+    assert "kubernetes_manifest" not in stack.get("resource", {})
+
+
+def test_upstream_repositories_without_a_chart_mirror(synth_config):
+    stack = synth_config({"components": {"ceph": {"enabled": True, "nodes": [
+        {"name": f"n{i}", "devices": ["sdb"]} for i in (1, 2, 3)]}}})
+    assert release(stack, "rook-ceph")["repository"] == "https://charts.rook.io/release"
+    assert release(stack, "rook-ceph-cluster")["repository"] == "https://charts.rook.io/release"
+    assert release(stack, "ceph-csi-drivers")["repository"] == "https://ceph.github.io/ceph-csi-operator"
+    values = release_values(stack, "rook-ceph")
+    assert "image" not in values and "imagePullSecrets" not in values
+    assert "cephImage" not in release_values(stack, "rook-ceph-cluster")
+
+
+def test_namespace_is_privileged(synth_env):
+    (ns,) = [n for n in resources(synth_env("prod"), "kubernetes_namespace_v1").values()
+             if n["metadata"]["name"] == "rook-ceph"]
+    assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+
+
+def test_operator_values(synth_env):
+    values = release_values(synth_env("prod"), "rook-ceph")
+    assert values["crds"] == {"enabled": True}
+    assert values["csi"]["installCsiOperator"] is True
+    assert values["priorityClassName"] == "kfstack-platform"
+
+
+def test_prod_cluster_mons_mgrs_and_explicit_devices(synth_env):
+    spec = release_values(synth_env("prod"), "rook-ceph-cluster")["cephClusterSpec"]
+    assert spec["mon"] == {"count": 3, "allowMultiplePerNode": False}
+    assert spec["mgr"] == {"count": 2, "allowMultiplePerNode": False}
+    assert spec["dataDirHostPath"] == "/var/lib/rook"
+    disks = [{"name": "sdb"}, {"name": "sdc"}, {"name": "sdd"}]
+    assert spec["storage"] == {"useAllNodes": False, "useAllDevices": False, "nodes": [
+        {"name": "prod-storage-1", "devices": disks},
+        {"name": "prod-storage-2", "devices": disks},
+        {"name": "prod-storage-3", "devices": disks},
+    ]}
+
+
+def test_block_pool_is_the_default_storage_class(synth_env):
+    values = release_values(synth_env("prod"), "rook-ceph-cluster")
+    (pool,) = values["cephBlockPools"]
+    assert pool["name"] == "ceph-blockpool"
+    assert pool["spec"] == {"failureDomain": "host", "replicated": {"size": 3}}
+    sc = pool["storageClass"]
+    assert (sc["enabled"], sc["name"], sc["isDefault"], sc["reclaimPolicy"]) == (True, "ceph-block", True, "Delete")
+    assert sc["parameters"]["csi.storage.k8s.io/provisioner-secret-name"] == "rook-csi-rbd-provisioner"
+    assert sc["parameters"]["csi.storage.k8s.io/node-stage-secret-namespace"] == "rook-ceph"
+    assert values["operatorNamespace"] == "rook-ceph"
+    # CephFS and RGW are off by default: empty lists replace the chart's examples.
+    assert values["cephFileSystems"] == [] and values["cephObjectStores"] == []
+    assert values["toolbox"] == {"enabled": False}
+
+
+def test_csi_drivers_follow_rooks_compatible_values(synth_env):
+    values = release_values(synth_env("staging"), "ceph-csi-drivers")
+    assert values["operatorConfig"]["namespace"] == "rook-ceph"
+    defaults = values["operatorConfig"]["driverSpecDefaults"]
+    assert defaults["imageSet"] == {"name": IMAGE_SET_CONFIG_MAP}
+    assert defaults["nodePlugin"]["priorityClassName"] == "system-node-critical"
+    assert defaults["controllerPlugin"]["priorityClassName"] == "system-cluster-critical"
+    # Node plugins must reach tainted GPU nodes, or PVCs never mount there.
+    assert defaults["nodePlugin"]["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"},
+        {"key": "nvidia.com/gpu", "operator": "Equal", "value": "shared", "effect": "NoSchedule"},
+    ]
+    assert values["drivers"] == {
+        "rbd": {"enabled": True, "name": "rook-ceph.rbd.csi.ceph.com"},
+        "cephfs": {"enabled": False, "name": "rook-ceph.cephfs.csi.ceph.com"},
+        "nfs": {"enabled": False, "name": "rook-ceph.nfs.csi.ceph.com"},
+        "nvmeof": {"enabled": False, "name": "rook-ceph.nvmeof.csi.ceph.com"},
+    }
+
+
+def test_mirror_rewrites_ceph_rook_and_csi_images(synth_env):
+    stack = synth_env("prod")
+    operator = release_values(stack, "rook-ceph")
+    for path, upstream in OPERATOR_IMAGES.items():
+        assert _get(operator, path)["repository"] == "registry.internal/" + upstream.split("/", 1)[1], path
+    assert operator["image"]["repository"] == "registry.internal/rook/ceph"
+    assert operator["csi"]["cephcsi"]["repository"] == "registry.internal/cephcsi/cephcsi"
+    assert operator["imagePullSecrets"] == [{"name": "registry-internal"}]
+    assert operator["ceph-csi-operator"]["imagePullSecrets"] == [{"name": "registry-internal"}]
+    cluster = release_values(stack, "rook-ceph-cluster")
+    assert cluster["cephImage"] == {"repository": "registry.internal/ceph/ceph"}
+    assert cluster["imagePullSecrets"] == [{"name": "registry-internal"}]
+    assert release_values(stack, "ceph-csi-drivers")["imagePullSecrets"] == [{"name": "registry-internal"}]
+
+
+def test_cephfs_and_object_store_when_enabled(synth_config):
+    stack = synth_config({"components": {"ceph": {"filesystem": {"enabled": True},
+                                                  "object_store": {"enabled": True, "gateway_instances": 2}}}},
+                         base_env="staging")
+    values = release_values(stack, "rook-ceph-cluster")
+    (fs,) = values["cephFileSystems"]
+    assert fs["name"] == "ceph-filesystem"
+    assert fs["spec"]["dataPools"] == [{"name": "data0", "failureDomain": "host", "replicated": {"size": 3}}]
+    assert fs["spec"]["metadataServer"]["activeCount"] == 1
+    assert (fs["storageClass"]["name"], fs["storageClass"]["isDefault"]) == ("ceph-filesystem", False)
+    (rgw,) = values["cephObjectStores"]
+    assert rgw["spec"]["gateway"]["instances"] == 2 and rgw["spec"]["gateway"]["port"] == 80
+    assert rgw["spec"]["dataPool"] == {"failureDomain": "host", "replicated": {"size": 3}}
+    assert rgw["storageClass"]["name"] == "ceph-bucket"
+    assert release_values(stack, "ceph-csi-drivers")["drivers"]["cephfs"]["enabled"] is True
+
+
+# --- configuration errors and production guardrails name the file and key path --------------------
+
+def _env_dir(tmp_path: Path, name: str, data: dict) -> Path:
+    env_dir = tmp_path / "environments"
+    env_dir.mkdir()
+    shutil.copy(ROOT / "environments" / "base.yaml", env_dir / "base.yaml")
+    (env_dir / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return env_dir
+
+
+def _errors(tmp_path: Path, name: str, ceph: dict) -> str:
+    data = yaml.safe_load((ROOT / "environments" / f"{name}.yaml").read_text())
+    data["components"]["ceph"] = {**data["components"]["ceph"], **ceph}
+    with pytest.raises(ConfigError) as err:
+        load_environment(_env_dir(tmp_path, name, data), name)
+    return str(err.value)
+
+
+@pytest.mark.parametrize(("ceph", "where", "message"), [
+    ({"mon_count": 2}, "components.ceph.mon_count", "mon_count must be odd"),
+    ({"nodes": []}, "components.ceph", "no storage nodes"),
+    ({"nodes": [{"name": "a", "devices": ["sdb"]}, {"name": "b"}, {"name": "c", "devices": ["sdb"]}]},
+     "components.ceph", "nodes[1] (b) lists no devices"),
+    ({"use_all_nodes": True}, "components.ceph", "use_all_nodes is true but nodes are listed"),
+    ({"nodes": [{"name": "a", "devices": ["sdb", "sdb"]}]}, "components.ceph.nodes[0].devices", "listed twice"),
+    ({"block_pool": {"replicas": 4}}, "components.ceph", "block_pool.replicas is 4"),
+    ({"block_pool": {"replicas": 3, "failure_domain": "datacenter"}},
+     "components.ceph.block_pool.failure_domain", ""),
+])
+def test_invalid_ceph_settings_in_any_tier(tmp_path, ceph, where, message):
+    text = _errors(tmp_path, "staging", ceph)
+    assert "environments/staging.yaml" in text and where in text and message in text
+
+
+def test_prod_rejects_use_all_devices(tmp_path):
+    text = _errors(tmp_path, "prod", {"use_all_devices": True})
+    assert "environments/prod.yaml" in text
+    assert "components.ceph.use_all_devices: guardrail: production must not hand Ceph every empty disk" in text
+
+
+def test_prod_rejects_nodes_without_devices(tmp_path):
+    text = _errors(tmp_path, "prod", {"use_all_devices": True, "nodes": [
+        {"name": "a"}, {"name": "b", "devices": ["sdb"]}, {"name": "c", "devices": ["sdb"]}]})
+    assert "environments/prod.yaml" in text
+    assert "components.ceph.nodes[0].devices: guardrail: storage node 'a' lists no devices" in text
+
+
+def test_prod_rejects_fewer_than_three_storage_nodes(tmp_path):
+    text = _errors(tmp_path, "prod", {"nodes": [{"name": "a", "devices": ["sdb"]}, {"name": "b", "devices": ["sdb"]}],
+                                      "block_pool": {"replicas": 2}})
+    assert "environments/prod.yaml" in text
+    assert "components.ceph.nodes: guardrail: production needs >= 3 storage nodes" in text
+    assert "components.ceph.block_pool.replicas: guardrail: production needs pool replication >= 3, got 2" in text
+
+
+def test_prod_rejects_low_replication_of_optional_pools_and_single_mon(tmp_path):
+    text = _errors(tmp_path, "prod", {"mon_count": 1, "filesystem": {"enabled": True, "replicas": 2},
+                                      "object_store": {"enabled": True, "replicas": 1}})
+    assert "components.ceph.mon_count: guardrail: production needs >= 3 Ceph monitors" in text
+    assert "components.ceph.filesystem.replicas: guardrail" in text
+    assert "components.ceph.object_store.replicas: guardrail" in text
+
+
+def test_staging_is_not_held_to_production_guardrails(tmp_path):
+    data = yaml.safe_load((ROOT / "environments" / "staging.yaml").read_text())
+    data["components"]["ceph"]["use_all_devices"] = True
+    env = load_environment(_env_dir(tmp_path, "staging", data), "staging")
+    assert env.components.ceph.use_all_devices is True
+
+
+def test_real_prod_passes_the_guardrails(real_envs):
+    ceph = real_envs["prod"].components.ceph
+    assert ceph.enabled and not ceph.use_all_devices and len(ceph.nodes) == 3
+    assert env_dict(base_env="prod")["storage"]["default_class"] == "ceph-block"
