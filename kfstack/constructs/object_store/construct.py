@@ -19,7 +19,7 @@ Backends and the chart keys used:
   ``mcImage.{repository,tag}``, ``imagePullSecrets``, ``buckets[]``, ``priorityClassName``,
   ``podDisruptionBudget.enabled``, ``resources.requests.memory``. Images are quay.io's
   ``minio/minio`` and ``minio/mc`` (never Bitnami), rewritten to the mirror when set.
-- ``ceph-rgw`` — Rook v1.20.0 CRDs through this project's ``raw-manifests`` chart:
+- ``ceph-rgw`` — Rook v1.20 CRDs (checked at v1.20.0 and v1.20.6) through this project's ``raw-manifests`` chart:
   CephObjectStore (``metadataPool``/``dataPool`` ``replicated.size`` and
   ``failureDomain``, ``gateway.port``/``instances``/``priorityClassName``),
   CephObjectStoreUser (``spec.keys[].accessKeyRef``/``secretKeyRef`` read from the
@@ -158,7 +158,7 @@ def _minio_values(settings: ObjectStoreSettings, cluster: ClusterHandle, secret:
 
 def _rgw_manifests(settings: ObjectStoreSettings, cluster: ClusterHandle, ceph: CephClusterRef,
                    secret: str) -> list[dict[str, Any]]:
-    """CephObjectStore, its user (keys from the generated Secret), bucket StorageClass and OBCs (Rook v1.20.0)."""
+    """CephObjectStore, its user (keys from the generated Secret), bucket StorageClass and OBCs (Rook v1.20.6)."""
     rgw = settings.ceph_rgw
     ns = ceph.namespace
     pool = {"failureDomain": rgw.failure_domain, "replicated": {"size": rgw.pool_replicas}}

@@ -2,7 +2,7 @@
 
 Checked against: the ``seaweedfs`` chart 4.44.0 (https://seaweedfs.github.io/seaweedfs/helm,
 ``k8s/charts/seaweedfs/values.yaml`` in seaweedfs/seaweedfs), the ``minio`` chart 5.4.0
-(https://charts.min.io, ``helm/minio/values.yaml`` in minio/minio) and Rook v1.20.0's
+(https://charts.min.io, ``helm/minio/values.yaml`` in minio/minio) and Rook v1.20.6's
 CephObjectStore, CephObjectStoreUser and ObjectBucketClaim documentation.
 """
 
@@ -113,7 +113,7 @@ class MinioSettings(Settings):
 
 
 class CephRgwSettings(Settings):
-    """A Rook CephObjectStore (Rook v1.20.0 CRDs) in the platform's Ceph cluster."""
+    """A Rook CephObjectStore (Rook v1.20.6 CRDs) in the platform's Ceph cluster."""
 
     store_name: DnsLabel = Field("kubeflow", description="CephObjectStore name; RGW service rook-ceph-rgw-<name>. Default kubeflow.")
     gateway_instances: int = Field(1, ge=1, le=20, description="RGW pods (spec.gateway.instances). Default 1.")
