@@ -1,9 +1,11 @@
 """Node pools → kwok-managed Node objects (what a real cluster's nodes would look like).
 
-Each node carries ``kfstack.io/node-pool``, the pool's labels and taints; GPU
-nodes also carry the GPU Operator's labels ``nvidia.com/gpu.present``,
-``nvidia.com/gpu.product``, ``nvidia.com/gpu.count`` and ``nvidia.com/gpu``
-capacity, as GPU feature discovery would set them on a real node.
+Each node carries ``NodePool.node_labels`` (``kfstack.io/node-pool``, the
+pool's labels, the GPU Operator config selectors) and the pool's taints; GPU
+nodes also carry what GPU Feature Discovery and the device plugin would write
+on a real node: ``GpuSpec.discovered_labels`` (``nvidia.com/gpu.product``,
+``nvidia.com/gpu.count``, ...) and ``GpuSpec.allocatable`` as capacity
+(``nvidia.com/gpu``, or ``nvidia.com/mig-<profile>``).
 """
 
 from __future__ import annotations
@@ -31,16 +33,10 @@ def node_labels(pool: NodePool, name: str) -> dict[str, str]:
         "kubernetes.io/os": "linux",
         "kubernetes.io/arch": "amd64",
         "type": "kwok",
-        **pool.node_selector,
-        **pool.labels,
+        **pool.node_labels,
     }
     if pool.gpu is not None:
-        labels.update({
-            "nvidia.com/gpu.present": "true",
-            "nvidia.com/gpu.product": pool.gpu.product,
-            "nvidia.com/gpu.count": str(pool.gpu.per_node),
-        })
-        labels.update(getattr(pool, "node_labels", {}) or {})
+        labels.update(pool.gpu.discovered_labels)
     return dict(sorted(labels.items()))
 
 
@@ -50,7 +46,7 @@ def node_manifests(pools: Iterable[NodePool]) -> list[dict[str, Any]]:
     for pool in pools:
         capacity = dict(DEFAULT_CAPACITY)
         if pool.gpu is not None:
-            capacity["nvidia.com/gpu"] = str(pool.gpu.per_node)
+            capacity.update({k: str(v) for k, v in pool.gpu.allocatable.items()})
         for i in range(pool.count):
             name = node_name(pool, i)
             out.append({

@@ -60,3 +60,15 @@ def test_pki_writes_private_keys_0600(tmp_path):
 
     cert = x509.load_pem_x509_certificate(pki.path("admin.crt").read_bytes())
     assert "O=system:masters" in cert.subject.rfc4514_string()
+
+
+def test_time_sliced_pool_nodes_advertise_replicas_and_shared_product(real_envs):
+    pools = [p for p in real_envs["staging"].node_pools if p.gpu and p.gpu.sharing.value == "time-slicing"]
+    assert pools, "staging is expected to demo a time-sliced pool"
+    pool = pools[0]
+    node = next(n for n in node_manifests([pool]))
+    labels = node["metadata"]["labels"]
+    assert labels["nvidia.com/gpu.product"].endswith("-SHARED")
+    assert labels["nvidia.com/device-plugin.config"] == pool.name
+    assert node["status"]["capacity"]["nvidia.com/gpu"] == str(pool.gpu.per_node * pool.gpu.time_slicing_replicas)
+    assert labels["nvidia.com/gpu.product"] == pool.node_selector["nvidia.com/gpu.product"]
