@@ -37,7 +37,7 @@ from typing import Any
 from constructs import Construct
 
 from kfstack.constructs.ceph.settings import CephSettings
-from kfstack.constructs.core import ClusterHandle, HelmChart, ImageMirror, Namespace
+from kfstack.constructs.core import ClusterHandle, HelmChart, Namespace, values_at
 from kfstack.constructs.core.refs import CephClusterRef, StorageClassRef
 from kfstack.model import PodSecurityLevel
 from kfstack.sources.charts import ChartSource
@@ -61,16 +61,6 @@ CEPH_IMAGE = "quay.io/ceph/ceph"
 """rook-ceph-cluster ``cephImage.repository`` default (Ceph v20.2.4 at Rook v1.20.6)."""
 
 
-def mirrored(mirror: ImageMirror, upstream: str) -> str:
-    """``quay.io/ceph/ceph`` → ``<mirror host>/ceph/ceph`` (registry host dropped, path kept)."""
-    return mirror.prefix(upstream.split("/", 1)[1])
-
-
-def _at(values: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
-    node = values
-    for key in path:
-        node = node.setdefault(key, {})
-    return node
 
 
 def csi_driver_name(namespace: str, kind: str) -> str:
@@ -87,7 +77,7 @@ def _operator_values(settings: CephSettings, cluster: ClusterHandle) -> dict[str
     }
     if cluster.mirror is not None:
         for path, upstream in OPERATOR_IMAGES.items():
-            _at(values, path)["repository"] = mirrored(cluster.mirror, upstream)
+            values_at(values, path)["repository"] = cluster.mirror.rehost(upstream)
         values["imagePullSecrets"] = cluster.mirror.pull_secrets
         values["ceph-csi-operator"]["imagePullSecrets"] = cluster.mirror.pull_secrets
     return values
@@ -209,7 +199,7 @@ def _cluster_values(settings: CephSettings, cluster: ClusterHandle) -> dict[str,
                              "volumeBindingMode": "Immediate", "parameters": {"region": "us-east-1"}},
         }]
     if cluster.mirror is not None:
-        values["cephImage"] = {"repository": mirrored(cluster.mirror, CEPH_IMAGE)}
+        values["cephImage"] = {"repository": cluster.mirror.rehost(CEPH_IMAGE)}
         values["imagePullSecrets"] = cluster.mirror.pull_secrets
     return values
 

@@ -23,6 +23,14 @@ def _has_token(value: Any) -> bool:
     return False
 
 
+def values_at(values: dict[str, Any], path: Sequence[str]) -> dict[str, Any]:
+    """The nested mapping at ``path`` inside chart values, created on the way (like ``mkdir -p``)."""
+    node = values
+    for key in path:
+        node = node.setdefault(key, {})
+    return node
+
+
 def render_values(values: Mapping[str, Any]) -> str:
     """Chart values as one YAML document for ``helm_release.values``.
 

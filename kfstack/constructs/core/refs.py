@@ -88,6 +88,10 @@ class ImageMirror:
         """Mirror location of an upstream repository path, e.g. ``istio`` → ``registry.internal/istio``."""
         return f"{self.host}/{upstream_path.strip('/')}"
 
+    def rehost(self, upstream_repository: str) -> str:
+        """Mirror location of a full upstream repository: ``nvcr.io/nvidia/k8s`` → ``<host>/nvidia/k8s``."""
+        return self.prefix(upstream_repository.split("/", 1)[1])
+
     @property
     def pull_secrets(self) -> list[dict[str, str]]:
         """``imagePullSecrets`` list in Kubernetes shape (empty when no secret)."""

@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 from constructs import Construct
 
-from kfstack.constructs.core import ClusterHandle, GpuPoolRef, HelmChart, ImageMirror, Namespace
+from kfstack.constructs.core import ClusterHandle, GpuPoolRef, HelmChart, Namespace, values_at
 from kfstack.constructs.gpu_operator.settings import GpuOperatorSettings
 from kfstack.model import PodSecurityLevel
 from kfstack.sources.charts import ChartSource
@@ -93,16 +93,6 @@ NFD_REPOSITORY = "registry.k8s.io/nfd/node-feature-discovery"
 """Image of the node-feature-discovery v0.18.2 subchart (its image.repository default)."""
 
 
-def mirrored(mirror: ImageMirror, upstream: str) -> str:
-    """``nvcr.io/nvidia/k8s`` → ``<mirror host>/nvidia/k8s`` (registry host dropped, path kept)."""
-    return mirror.prefix(upstream.split("/", 1)[1])
-
-
-def _setdefault_path(values: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
-    node = values
-    for key in path:
-        node = node.setdefault(key, {})
-    return node
 
 
 def _dedup(items: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -185,12 +175,12 @@ def _values(settings: GpuOperatorSettings, cluster: ClusterHandle) -> dict[str, 
     if cluster.mirror is not None:
         secret_names = [s["name"] for s in cluster.mirror.pull_secrets]
         for path, upstream in IMAGE_REPOSITORIES.items():
-            _setdefault_path(values, path)["repository"] = mirrored(cluster.mirror, upstream)
+            values_at(values, path)["repository"] = cluster.mirror.rehost(upstream)
         if secret_names:
             for path in PULL_SECRET_KEYS:
-                _setdefault_path(values, path)["imagePullSecrets"] = list(secret_names)
+                values_at(values, path)["imagePullSecrets"] = list(secret_names)
         nfd = values["node-feature-discovery"]
-        nfd["image"] = {"repository": mirrored(cluster.mirror, NFD_REPOSITORY)}
+        nfd["image"] = {"repository": cluster.mirror.rehost(NFD_REPOSITORY)}
         nfd["imagePullSecrets"] = cluster.mirror.pull_secrets
     return values
 
