@@ -4,5 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev
+# Real engine and control plane for the validate and e2e tiers, built from Go
+# modules and cached by version under ~/.cache/kfstack/toolchain (cold: see
+# scripts/toolchain/README.md; warm: seconds).
+bash scripts/toolchain.sh all
+eval "$(bash scripts/toolchain.sh env)"
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CHECKPOINT_DISABLE=1 PIPENV_VENV_IN_PROJECT=1
 exec python3 -m pipenv run python -m pytest "$@"
