@@ -12,9 +12,11 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from kfstack.constructs.auth.settings import AuthSettings, profile_name_for
 from kfstack.constructs.ceph.settings import CephSettings
 from kfstack.constructs.cert_manager.settings import CertManagerSettings
 from kfstack.constructs.cluster_baseline.settings import ClusterBaselineSettings
+from kfstack.constructs.dashboard.settings import DashboardSettings
 from kfstack.constructs.gpu_operator.settings import GpuOperatorSettings
 from kfstack.constructs.istio.settings import IstioSettings
 from kfstack.constructs.mysql.settings import MySqlSettings
@@ -355,6 +357,28 @@ class Components(Settings):
     ceph: CephSettings = Field(CephSettings())
     object_store: ObjectStoreSettings = Field(ObjectStoreSettings())
     mysql: MySqlSettings = Field(MySqlSettings())
+    auth: AuthSettings = Field(AuthSettings())
+    dashboard: DashboardSettings = Field(DashboardSettings())
+
+    @model_validator(mode="after")
+    def _dashboard_needs_auth(self) -> "Components":
+        """Central Dashboard and Profiles trust the ``kubeflow-userid`` header that Istio sets from
+        Dex's JWT (auth), on the ingress gateway (Istio); the default Profile name must be a DNS label."""
+        if self.auth.enabled and not self.istio.enabled:
+            raise ValueError("auth is enabled but istio is not: oauth2-proxy is Istio's external authorizer; "
+                             "set components.istio.enabled: true or components.auth.enabled: false")
+        if self.dashboard.enabled:
+            for needed in ("auth", "istio"):
+                if not getattr(self, needed).enabled:
+                    raise ValueError(f"dashboard is enabled but {needed} is not: the dashboard and Profiles "
+                                     f"read users from Istio + Dex; set components.{needed}.enabled: true or "
+                                     "components.dashboard.enabled: false")
+            if self.dashboard.default_profile and self.dashboard.default_profile_name is None:
+                name = profile_name_for(self.auth.user_email)
+                if len(name) > 63:
+                    raise ValueError(f"the default Profile name derived from auth.user_email ({name!r}) is longer "
+                                     "than 63 characters; set components.dashboard.default_profile_name")
+        return self
 
 
 class EnvironmentConfig(Settings):

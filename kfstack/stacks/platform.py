@@ -3,7 +3,8 @@
 Install order (Kubeflow 26.03 README and its test scripts), expressed as
 ``depends_on`` between releases so a first apply needs no retries:
 cluster baseline → cert-manager (+ ClusterIssuer) → Istio (base → cni →
-istiod → gateways); cluster baseline → Ceph (rook-ceph → ceph-csi-drivers →
+istiod → gateways) → auth (Dex → oauth2-proxy) → Profiles + KFAM → Central
+Dashboard; cluster baseline → Ceph (rook-ceph → ceph-csi-drivers →
 rook-ceph-cluster) → data services (through ``storage_class.ready``); the GPU
 Operator depends on the baseline only. Later components slot in after these.
 """
@@ -20,10 +21,12 @@ from cdktf_cdktf_provider_random.provider import RandomProvider
 from constructs import Construct
 
 from kfstack.config.environment import EnvironmentConfig
+from kfstack.constructs.auth.construct import Auth, oauth2_proxy_authorizer
 from kfstack.constructs.ceph.construct import Ceph
 from kfstack.constructs.cert_manager.construct import CertManager
 from kfstack.constructs.cluster_baseline.construct import ClusterBaseline
 from kfstack.constructs.core.refs import StorageClassRef
+from kfstack.constructs.dashboard.construct import Dashboard
 from kfstack.constructs.gpu_operator.construct import GpuOperator
 from kfstack.constructs.istio.construct import Istio
 from kfstack.constructs.mysql.construct import MySql
@@ -101,8 +104,10 @@ class PlatformStack(TerraformStack):
                                             settings=c.cert_manager)
             after = tuple(self.cert_manager.issuer.ready)
         if c.istio.enabled:
+            # With auth, istiod's mesh config names oauth2-proxy as the ext_authz provider.
             self.istio = Istio(self, "Istio", cluster=cluster, source=ChartSource(resolver, versions.istio),
-                               settings=c.istio, depends_on=after)
+                               settings=c.istio, depends_on=after,
+                               ext_authz=oauth2_proxy_authorizer() if c.auth.enabled else None)
         # GPU Operator: independent, depends on the baseline only (upstream order: after Knative).
         if c.gpu_operator.enabled:
             self.gpu_operator = GpuOperator(self, "GpuOperator", cluster=cluster,
@@ -119,3 +124,16 @@ class PlatformStack(TerraformStack):
         if c.mysql.enabled:
             self.mysql = MySql(self, "MySql", cluster=cluster, source=ChartSource(resolver, versions.mysql_operator),
                                settings=c.mysql, depends_on=data_after)
+        # Multi-user front door (Kubeflow 26.03 README order): Istio → auth (Dex → oauth2-proxy)
+        # → Profiles + KFAM → Central Dashboard (→ Notebooks). Config validation guarantees
+        # Istio is enabled when auth is, and auth when the dashboard is.
+        if c.auth.enabled:
+            self.auth = Auth(self, "Auth", cluster=cluster, dex_source=ChartSource(resolver, versions.dex),
+                             oauth2_proxy_source=ChartSource(resolver, versions.oauth2_proxy),
+                             settings=c.auth, depends_on=self.istio.ready)
+        if c.dashboard.enabled:
+            self.dashboard = Dashboard(self, "Dashboard", cluster=cluster,
+                                       dashboard_source=ChartSource(resolver, versions.dashboard),
+                                       profiles_source=ChartSource(resolver, versions.profiles),
+                                       notebooks_source=ChartSource(resolver, versions.notebooks),
+                                       settings=c.dashboard, user=self.auth.user, depends_on=self.auth.ready)

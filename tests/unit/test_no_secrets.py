@@ -17,14 +17,21 @@ import yaml
 
 from tests.conftest import ROOT, resources
 
-PASSWORD_REF = re.compile(r"^\$\{random_password\.([A-Za-z0-9_-]+)\.result\}$")
+PASSWORD_REF = re.compile(r"^\$\{random_password\.([A-Za-z0-9_-]+)\.(result|bcrypt_hash)\}$")
+"""A ``random_password`` value, or its bcrypt hash (Dex's ``DEX_USER_PASSWORD``)."""
+NON_SECRET_KEYS = {"username", "email", "OIDC_CLIENT_ID", "client-id"}
+"""Secret data keys that hold identifiers, not credentials (user names, the OIDC client id)."""
 SECRET_KEY_NAMES = re.compile(r"^(password|passwd|.*_?password|secretkey|secret_key|.*secret_?access_?key|accesskey|"
                               r"access_?key_?id|rootuser|token|.*_token|apikey|api_key)$", re.IGNORECASE)
 """Keys whose value is a credential (``passwordKey``/``secretKeyKey`` name a key, they are not matched)."""
 RANDOM_LOOKING = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9]*[a-z])(?=[A-Za-z0-9]*[A-Z])(?=[A-Za-z0-9]*[0-9])"
                             r"[A-Za-z0-9]{16,}(?![A-Za-z0-9])")
 """A mixed-case alphanumeric run of >= 16 characters: what ``random_password(special=false)`` produces."""
-KNOWN_LITERALS = ("sakila", "minio123", "minioadmin", "changeme", "password123", "admin123")
+KNOWN_LITERALS = ("sakila", "minio123", "minioadmin", "changeme", "password123", "admin123",
+                  # kubeflow/manifests 26.03 defaults: Dex user password and its bcrypt hash, the Dex/oauth2-proxy
+                  # client secret and oauth2-proxy's cookie secret (common/dex/base, common/oauth2-proxy/base).
+                  "12341234", "$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFR4LCP9UeYE90NLiN9Df72".lower(),
+                  "pUBnBOY80SnXgjibTYM9ZWNzY2xreNGQok".lower(), "7d16fee92f8d11b8940b081b3f8b8acb")
 
 VARIANTS = {
     "dev": ({}, "dev"),
@@ -90,8 +97,8 @@ def test_every_secret_value_is_a_random_password_reference(stacks, name):
     assert secrets and passwords
     for rid, secret in secrets.items():
         for key, value in secret.get("data", {}).items():
-            if key == "username":
-                continue  # a user name, not a credential
+            if key in NON_SECRET_KEYS:
+                continue  # an identifier, not a credential
             m = PASSWORD_REF.match(value)
             assert m, f"{rid}.data.{key} is not a random_password reference: {value[:8]}…"
             assert m.group(1) in passwords

@@ -209,3 +209,62 @@ class MySqlEndpoint:
     port: int
     users: dict[str, MySqlUserRef]
     ready: Sequence[ITerraformDependable]
+
+
+@dataclass(frozen=True)
+class ExtAuthzProvider:
+    """An Istio external authorizer (mesh config ``extensionProviders[].envoyExtAuthzHttp``).
+
+    AuthorizationPolicies with ``action: CUSTOM`` and ``provider.name: <name>``
+    send requests to ``service:port`` for a decision. Values follow kubeflow/manifests
+    26.03 ``common/oauth2-proxy/components/istio-external-auth-patches``.
+
+    Attributes:
+        name: provider name AuthorizationPolicies reference (``oauth2-proxy``).
+        service: FQDN of the authorizer's Service.
+        port: its HTTP port.
+        include_request_headers: headers sent to the authorizer.
+        headers_to_upstream: authorizer response headers added to the allowed request.
+        headers_to_downstream: authorizer response headers returned on deny.
+        jwt_refresh_interval: istiod's ``PILOT_JWT_PUB_KEY_REFRESH_INTERVAL``
+            (Go duration), short so a JWKS fetched before the issuer was up is retried soon.
+    """
+
+    name: str
+    service: str
+    port: int
+    include_request_headers: tuple[str, ...]
+    headers_to_upstream: tuple[str, ...]
+    headers_to_downstream: tuple[str, ...]
+    jwt_refresh_interval: str = "1m"
+
+    def mesh_config(self) -> dict:
+        """The ``meshConfig.extensionProviders`` entry (istiod chart value)."""
+        return {
+            "name": self.name,
+            "envoyExtAuthzHttp": {
+                "service": self.service,
+                "port": self.port,
+                "includeRequestHeadersInCheck": list(self.include_request_headers),
+                "headersToUpstreamOnAllow": list(self.headers_to_upstream),
+                "headersToDownstreamOnDeny": list(self.headers_to_downstream),
+            },
+        }
+
+
+@dataclass(frozen=True)
+class UserRef:
+    """The initial platform user.
+
+    ``password_secret`` / ``password_secret_namespace`` name the Secret whose
+    ``password`` key holds the generated password (``email`` key: the login).
+
+    Attributes:
+        email: login e-mail (Dex), owner of the default Profile.
+        ready: Dex accepts the login once these are applied.
+    """
+
+    email: str
+    password_secret: str
+    password_secret_namespace: str
+    ready: Sequence[ITerraformDependable]

@@ -3,7 +3,8 @@
 Charts (Istio 1.29.0, ``manifests/charts`` in istio/istio): ``base``
 (``defaultRevision``), ``cni`` (``global.hub``, ``global.imagePullSecrets``),
 ``istiod`` (``pilot.replicaCount``, ``pilot.autoscaleEnabled``,
-``pilot.cni.enabled``, ``meshConfig.accessLogFile``, ``global.hub``,
+``pilot.cni.enabled``, ``pilot.env``, ``meshConfig.accessLogFile``,
+``meshConfig.extensionProviders``, ``global.hub``,
 ``global.priorityClassName``, ``global.imagePullSecrets``) and ``gateway``
 (``labels``, ``replicaCount``, ``autoscaling.enabled``, ``service.type``,
 ``priorityClassName``, ``imagePullSecrets``). Order follows Istio's Helm
@@ -17,6 +18,7 @@ from typing import Any
 from constructs import Construct
 
 from kfstack.constructs.core import ClusterHandle, HelmChart, Namespace
+from kfstack.constructs.core.refs import ExtAuthzProvider
 from kfstack.constructs.istio.settings import GatewaySettings, IstioSettings
 from kfstack.model import PodSecurityLevel
 from kfstack.sources.charts import ChartSource
@@ -35,8 +37,9 @@ def _global(settings: IstioSettings, cluster: ClusterHandle) -> dict[str, Any]:
     return out
 
 
-def _istiod_values(settings: IstioSettings, cluster: ClusterHandle) -> dict[str, Any]:
-    return {
+def _istiod_values(settings: IstioSettings, cluster: ClusterHandle,
+                   ext_authz: ExtAuthzProvider | None = None) -> dict[str, Any]:
+    values: dict[str, Any] = {
         "pilot": {
             "replicaCount": settings.istiod_replicas,
             "autoscaleEnabled": False,
@@ -45,6 +48,12 @@ def _istiod_values(settings: IstioSettings, cluster: ClusterHandle) -> dict[str,
         "meshConfig": {"accessLogFile": "/dev/stdout" if settings.access_log else ""},
         "global": _global(settings, cluster),
     }
+    if ext_authz is not None:
+        # kubeflow/manifests 26.03 common/oauth2-proxy/components/istio-external-auth-patches:
+        # the mesh's ext_authz provider and a 1m JWKS refresh (Dex may start after istiod).
+        values["meshConfig"]["extensionProviders"] = [ext_authz.mesh_config()]
+        values["pilot"]["env"] = {"PILOT_JWT_PUB_KEY_REFRESH_INTERVAL": ext_authz.jwt_refresh_interval}
+    return values
 
 
 def _gateway_values(gw: GatewaySettings, app: str, selector: dict[str, str],
@@ -69,6 +78,10 @@ class Istio(Construct):
         istio = Istio(stack, "Istio", cluster=baseline.handle, source=ChartSource(resolver, "1.29.0"),
                       settings=IstioSettings(istiod_replicas=2), depends_on=[cert_manager.issuer])
 
+    Args:
+        ext_authz: an external authorizer to register in the mesh config (oauth2-proxy,
+            from :func:`kfstack.constructs.auth.construct.oauth2_proxy_authorizer`). Default none.
+
     Attributes:
         namespace: ``istio-system``.
         base, cni, istiod, ingress_gateway, cluster_local_gateway: the releases
@@ -80,7 +93,8 @@ class Istio(Construct):
     """
 
     def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, source: ChartSource,
-                 settings: IstioSettings, depends_on: tuple = ()) -> None:
+                 settings: IstioSettings, depends_on: tuple = (),
+                 ext_authz: ExtAuthzProvider | None = None) -> None:
         super().__init__(scope, id_)
         level = PodSecurityLevel.privileged if settings.cni else PodSecurityLevel.baseline
         self.namespace = Namespace.for_component(self, cluster, settings.namespace, level)
@@ -97,7 +111,7 @@ class Istio(Construct):
         if settings.cni:
             self.cni = release("Cni", "cni", "istio-cni", {"global": _global(settings, cluster)}, after)
             after = [self.cni.resource]
-        self.istiod = release("Istiod", "istiod", "istiod", _istiod_values(settings, cluster), after)
+        self.istiod = release("Istiod", "istiod", "istiod", _istiod_values(settings, cluster, ext_authz), after)
         self.ingress_gateway = release(
             "IngressGateway", "gateway", "istio-ingressgateway",
             _gateway_values(settings.ingress_gateway, "istio-ingressgateway", INGRESS_GATEWAY_SELECTOR, cluster),

@@ -1,0 +1,72 @@
+"""Releases of one rendered kustomize base: one ``helm_release`` per part, chained in install order."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from cdktf import ITerraformDependable
+from constructs import Construct
+
+from kfstack.constructs.core.helm import HelmChart
+from kfstack.constructs.core.refs import ClusterHandle, NamespaceRef
+from kfstack.sources.charts import ChartRef
+
+
+def part_id(base: str, chart: str) -> str:
+    """Stable construct id of one rendered part of kustomize base ``base``.
+
+    The first CRD part is ``Crds``, the first other part ``Release``; later
+    parts of a split carry their number (``Crds2``, ``Release3``), matching the
+    chart names render-and-split writes (``<base>-crds``, ``<base>``,
+    ``<base>-crds-2``, ``<base>-3``; see :mod:`kfstack.sources.kustomize`).
+
+    Raises:
+        ValueError: ``chart`` is not a part name of ``base``.
+    """
+    if chart == base:
+        return "Release"
+    if chart == f"{base}-crds":
+        return "Crds"
+    for prefix, stem in ((f"{base}-crds-", "Crds"), (f"{base}-", "Release")):
+        number = chart.removeprefix(prefix)
+        if chart.startswith(prefix) and number.isdigit():
+            return f"{stem}{int(number)}"
+    raise ValueError(f"chart {chart!r} is not a rendered part of kustomize base {base!r}")
+
+
+class KustomizeReleases(Construct):
+    """The rendered parts of kustomize base ``base`` (``source.kustomize(base)``) as Helm releases.
+
+    Parts are installed one after another in the order given (CRD parts
+    first): each release ``depends_on`` the previous one, the first on
+    ``depends_on``. Release names are the part names (``dex-crds``, ``dex``).
+
+    Example::
+
+        dex = KustomizeReleases(self, "Dex", cluster=cluster, base="dex", charts=source.kustomize("dex"),
+                                namespace=ns.ref, timeout_s=600, depends_on=[secret.resource])
+        dex.last    # the helm_release consumers wait on
+
+    Attributes:
+        releases: the :class:`HelmChart` per part, in install order.
+        last: the last ``helm_release`` (the whole base is installed once it is).
+
+    Raises:
+        ValueError: no parts, or a part name that does not belong to ``base``.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, base: str,
+                 charts: Sequence[ChartRef], namespace: NamespaceRef, timeout_s: int,
+                 depends_on: Sequence[ITerraformDependable] = ()) -> None:
+        super().__init__(scope, id_)
+        if not charts:
+            raise ValueError(f"kustomize base {base!r} yielded no charts")
+        self.releases: list[HelmChart] = []
+        after: list[ITerraformDependable] = list(depends_on)
+        for chart in charts:
+            release = HelmChart(self, part_id(base, chart.name), cluster=cluster, chart=chart,
+                                release_name=chart.name, namespace=namespace, values={},
+                                timeout_s=timeout_s, depends_on=after)
+            self.releases.append(release)
+            after = [release.resource]
+        self.last = self.releases[-1].resource

@@ -1,0 +1,202 @@
+"""Auth: Dex → oauth2-proxy with generated credentials, never upstream's well-known defaults.
+
+Environments read kustomize bases in mode mirror (the parts sources.lock records), so these
+tests need no vendor cache.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kfstack.config import ConfigError
+from kfstack.config.loader import load_environment
+from kfstack.constructs.auth import construct as auth
+from kfstack.constructs.dashboard import construct as dashboard
+from kfstack.sources.lock import load_lock
+from tests.conftest import ROOT, depends_on, release, release_address, release_values, resources
+
+ENVS = ["dev", "staging", "prod"]
+UPSTREAM_HASH = "$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFR4LCP9UeYE90NLiN9Df72"
+"""bcrypt of '12341234': kubeflow/manifests 26.03 common/dex/base/dex-passwords.yaml."""
+REF = re.compile(r"^\$\{random_password\.([A-Za-z0-9_-]+)\.(result|bcrypt_hash)\}$")
+
+
+def _by_name(stack: dict, rtype: str, name: str) -> dict:
+    found = [r for r in resources(stack, rtype).values() if r["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {rtype} named {name}, found {len(found)}"
+    return found[0]
+
+
+def namespace_of(stack: dict, value: str) -> str:
+    """A namespace field: a literal, or a reference to a kubernetes_namespace_v1 resolved to its name."""
+    m = re.match(r"^\$\{kubernetes_namespace_v1\.([A-Za-z0-9_-]+)\.metadata\[0\]\.name\}$", value)
+    return resources(stack, "kubernetes_namespace_v1")[m.group(1)]["metadata"]["name"] if m else value
+
+
+def _ref(value: str) -> tuple[str, str]:
+    m = REF.match(value)
+    assert m, f"not a random_password reference: {value[:12]}…"
+    return m.group(1), m.group(2)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_releases_in_upstream_order(synth_env, env):
+    stack = synth_env(env)
+    assert release_address(stack, "istio-ingressgateway") in depends_on(stack, "dex-crds")
+    assert release_address(stack, "dex-crds") in depends_on(stack, "dex")
+    assert release_address(stack, "dex") in depends_on(stack, "oauth2-proxy")
+    for name in ("dex-crds", "dex"):
+        assert namespace_of(stack, release(stack, name)["namespace"]) == "auth"
+    assert namespace_of(stack, release(stack, "oauth2-proxy")["namespace"]) == "oauth2-proxy"
+    # Dex starts only once its config and Secrets exist.
+    deps = depends_on(stack, "dex-crds")
+    for rtype, rid in [("kubernetes_config_map_v1", "DexConfig"), ("kubernetes_secret_v1", "DexPasswords"),
+                       ("kubernetes_secret_v1", "DexClient")]:
+        assert any(d.startswith(f"{rtype}.Auth_{rid}_") for d in deps), (rid, deps)
+    assert any(d.startswith("kubernetes_secret_v1.Auth_ProxySecret_") for d in depends_on(stack, "oauth2-proxy"))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_mirror_parts_are_the_locked_charts(synth_env, env):
+    stack = synth_env(env)
+    lock = load_lock(ROOT / "sources.lock")
+    for base, version in [("dex", "2.45.0"), ("oauth2-proxy", "7.14.3")]:
+        for part in lock.base(base, version).charts:
+            rel = release(stack, part.name)
+            assert rel["version"] == version and rel["repository"].startswith(("https://", "oci://"))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_dex_gets_only_the_bcrypt_hash_of_a_generated_password(synth_env, env):
+    stack = synth_env(env)
+    passwords = resources(stack, "random_password")
+    hashed = _by_name(stack, "kubernetes_secret_v1", "dex-passwords")["data"]
+    pid, attr = _ref(hashed["DEX_USER_PASSWORD"])
+    assert attr == "bcrypt_hash" and pid in passwords and pid.startswith("Auth_UserPassword_")
+    assert passwords[pid]["length"] >= 20 and passwords[pid]["special"] is False
+    # The admin's copy of the plain password is the same random_password's result.
+    initial = _by_name(stack, "kubernetes_secret_v1", auth.INITIAL_USER_SECRET)
+    assert namespace_of(stack, initial["metadata"]["namespace"]) == "auth"
+    assert _ref(initial["data"]["password"]) == (pid, "result")
+    assert initial["data"]["email"] == "user@example.com"
+    # Dex's config names the env var, never a hash.
+    config = yaml.safe_load(_by_name(stack, "kubernetes_config_map_v1", "dex")["data"]["config.yaml"])
+    (user,) = config["staticPasswords"]
+    assert user == {"email": "user@example.com", "hashFromEnv": "DEX_USER_PASSWORD", "username": "user",
+                    "userID": auth.DEX_STATIC_USER_ID}
+    assert config["issuer"] == auth.DEX_ISSUER
+    text = json.dumps(stack)
+    for literal in (UPSTREAM_HASH, "12341234", "$2y$", "$2a$"):
+        assert literal not in text
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_client_and_cookie_secrets_are_generated_and_shared(synth_env, env):
+    stack = synth_env(env)
+    dex_client = _by_name(stack, "kubernetes_secret_v1", "dex-oidc-client")["data"]
+    proxy = _by_name(stack, "kubernetes_secret_v1", auth.OAUTH2_PROXY_SECRET)
+    assert namespace_of(stack, proxy["metadata"]["namespace"]) == "oauth2-proxy"
+    data = proxy["data"]
+    assert dex_client["OIDC_CLIENT_ID"] == data["client-id"] == auth.OIDC_CLIENT_ID
+    assert _ref(dex_client["OIDC_CLIENT_SECRET"]) == _ref(data["client-secret"])
+    cookie, attr = _ref(data["cookie-secret"])
+    assert attr == "result"
+    # oauth2-proxy needs a 16, 24 or 32 byte cookie secret.
+    assert resources(stack, "random_password")[cookie]["length"] == 32
+    assert cookie != _ref(data["client-secret"])[0]
+
+
+def test_namespaces_are_restricted(synth_env):
+    stack = synth_env("prod")
+    for name in ("auth", "oauth2-proxy"):
+        ns = _by_name(stack, "kubernetes_namespace_v1", name)
+        assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_istio_registers_oauth2_proxy_and_gateway_has_the_labels_upstream_policies_select(synth_env, env):
+    stack = synth_env(env)
+    istiod = release_values(stack, "istiod")
+    (provider,) = istiod["meshConfig"]["extensionProviders"]
+    assert provider["name"] == "oauth2-proxy"
+    ext = provider["envoyExtAuthzHttp"]
+    assert ext["service"] == "oauth2-proxy.oauth2-proxy.svc.cluster.local" and ext["port"] == 80
+    assert "authorization" in ext["headersToUpstreamOnAllow"] and "cookie" in ext["includeRequestHeadersInCheck"]
+    assert istiod["pilot"]["env"] == {"PILOT_JWT_PUB_KEY_REFRESH_INTERVAL": "1m"}
+    labels = release_values(stack, "istio-ingressgateway")["labels"]
+    assert auth.UPSTREAM_GATEWAY_SELECTOR.items() <= labels.items()
+
+
+def test_user_email_setting(synth_config):
+    stack = synth_config({"components": {"auth": {"user_email": "ml.admin@corp.example", "user_name": "mladmin"}}})
+    config = yaml.safe_load(_by_name(stack, "kubernetes_config_map_v1", "dex")["data"]["config.yaml"])
+    assert config["staticPasswords"][0]["email"] == "ml.admin@corp.example"
+    assert config["staticPasswords"][0]["username"] == "mladmin"
+    assert _by_name(stack, "kubernetes_secret_v1", auth.INITIAL_USER_SECRET)["data"]["email"] == "ml.admin@corp.example"
+    assert "user@example.com" not in json.dumps(stack)
+
+
+def test_password_length_setting(synth_config):
+    stack = synth_config({"components": {"auth": {"password_length": 40}}})
+    (pw,) = [p for rid, p in resources(stack, "random_password").items() if rid.startswith("Auth_UserPassword_")]
+    assert pw["length"] == 40
+
+
+def test_auth_off(synth_config):
+    stack = synth_config({"components": {"auth": {"enabled": False}, "dashboard": {"enabled": False}}})
+    assert not [r for r in resources(stack, "helm_release").values() if r["name"] in ("dex", "oauth2-proxy")]
+    assert not [rid for rid in resources(stack, "random_password") if rid.startswith("Auth_")]
+    assert "extensionProviders" not in release_values(stack, "istiod")["meshConfig"]
+    assert "env" not in release_values(stack, "istiod")["pilot"]
+
+
+def test_lock_excludes_exactly_what_kfstack_replaces():
+    lock = load_lock(ROOT / "sources.lock")
+    for base, excluded in {**auth.EXCLUDED, **dashboard.EXCLUDED}.items():
+        (pin,) = [p for p in lock.kustomize if p.name == base]
+        assert set(pin.exclude) == set(excluded), base
+
+
+# Config errors: name the file and the key path.
+
+def _error(tmp_path: Path, components: dict) -> ConfigError:
+    env_dir = tmp_path / "environments"
+    env_dir.mkdir()
+    (env_dir / "base.yaml").write_text((ROOT / "environments" / "base.yaml").read_text())
+    data = yaml.safe_load((ROOT / "environments" / "dev.yaml").read_text())
+    data.setdefault("components", {}).update(components)
+    (env_dir / "broken.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(ConfigError) as info:
+        load_environment(env_dir, "broken", display_root=tmp_path)
+    return info.value
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "user@localhost", "a b@example.com", ""])
+def test_invalid_email_names_file_and_key(tmp_path, email):
+    err = _error(tmp_path, {"auth": {"user_email": email}})
+    (p,) = err.problems
+    assert p.file == "environments/broken.yaml"
+    assert p.path == ("components", "auth", "user_email")
+    assert "components.auth.user_email" in str(err)
+
+
+def test_unknown_auth_key(tmp_path):
+    (p,) = _error(tmp_path, {"auth": {"password": "hunter2hunter2"}}).problems
+    assert p.path == ("components", "auth", "password") and "unknown key" in p.message
+
+
+def test_short_password_is_refused(tmp_path):
+    (p,) = _error(tmp_path, {"auth": {"password_length": 8}}).problems
+    assert p.path == ("components", "auth", "password_length")
+
+
+def test_auth_without_istio_is_an_error(tmp_path):
+    err = _error(tmp_path, {"istio": {"enabled": False}, "dashboard": {"enabled": False}})
+    (p,) = err.problems
+    assert p.file == "environments/broken.yaml" and p.path[0] == "components"
+    assert "auth is enabled but istio is not" in p.message
