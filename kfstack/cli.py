@@ -74,12 +74,21 @@ def vendor(names: Optional[List[str]] = typer.Argument(None, help="Charts or kus
            vendor_dir: str = typer.Option("vendor", help="Vendor cache, relative to the project root."),
            update_lock: bool = typer.Option(False, "--update-lock",
                                             help="Record digests in sources.lock instead of verifying them."),
-           check_render: bool = typer.Option(True, help="Render each base offline before caching it.")) -> None:
+           check_render: bool = typer.Option(True, help="Render each base offline before caching it."),
+           publish: Optional[str] = typer.Option(
+               None, "--publish", metavar="DIR",
+               help="Fetch nothing: render the vendored kustomize bases and write their charts as a Helm "
+                    "repository (packaged .tgz + index.yaml) into DIR, for the mirror of mode mirror.")) -> None:
     """Fetch every pinned chart and kustomize base (with its remote bases) into the vendor cache.
 
-    Verifies digests against sources.lock (a mismatch is an error), or records them with --update-lock.
+    Verifies digests against sources.lock (a mismatch is an error), or records them with --update-lock
+    (digests, and each kustomize base's rendered chart parts).
     The only command that uses the network; use git `url.<mirror>.insteadOf` for an internal git mirror.
+    With --publish DIR: offline; the parts must equal sources.lock's (else run --update-lock first).
     """
+    if publish is not None:
+        _publish(publish, vendor_dir, names)
+        return
     from rich.markup import escape
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -109,6 +118,26 @@ def vendor(names: Optional[List[str]] = typer.Argument(None, help="Charts or kus
     err.print(f"{len(results)} source(s), {len(bad)} error(s) in {time.perf_counter() - start:.1f} s")
     if bad:
         raise typer.Exit(2)
+
+
+def _publish(repo_dir: str, vendor_dir: str, names: Optional[List[str]]) -> None:
+    """``kfstack vendor --publish DIR`` (see :mod:`kfstack.sources.publish`)."""
+    from pathlib import Path
+
+    from kfstack.app import PROJECT_ROOT
+    from kfstack.sources.lock import load_lock
+    from kfstack.sources.publish import publish_repository
+
+    start = time.perf_counter()
+    try:
+        published = publish_repository(load_lock(PROJECT_ROOT / "sources.lock"), PROJECT_ROOT / vendor_dir,
+                                       PROJECT_ROOT / "build", Path(repo_dir).resolve(), only=names or None)
+    except (ConfigError, SourceError) as exc:
+        _fail(exc)
+    for pin, archives in published:
+        err.print(f"{pin.name} {pin.app_version}: {', '.join(a.name for a in archives)}", highlight=False)
+    err.print(f"wrote {sum(len(a) for _, a in published)} chart(s) and index.yaml to {repo_dir} "
+              f"in {time.perf_counter() - start:.1f} s")
 
 
 cluster_app = typer.Typer(no_args_is_help=True, help="Local control plane (etcd, kube-apiserver, kwok nodes).")

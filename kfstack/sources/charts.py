@@ -11,6 +11,12 @@ upstream      the pin's public repository     chart name
 mirror        ``sources.mirror_url``          chart name (HTTP or OCI)
 vendored      none                            local archive (``local_path``)
 ============  ==============================  ===========================
+
+Kustomize bases (:meth:`ChartResolver.kustomize`): ``upstream`` and
+``vendored`` render the vendored copy at synth time (offline, from the vendor
+cache); ``mirror`` renders nothing: each part recorded in ``sources.lock``
+(``kustomize[].charts``) is ``repository = mirror_url``, ``chart = <part>``,
+``version = <app_version>``, as ``kfstack vendor --publish`` wrote it.
 """
 
 from __future__ import annotations
@@ -62,8 +68,8 @@ class ChartResolver:
             (``<build>/kustomize/<name>-<app_version>/``). Default: ``build/``
             beside ``project_charts`` (the project root), else beside ``vendor_dir``.
 
-    Kustomize bases are rendered from the vendor cache in every mode (synthesis
-    never fetches); the mode only matters to charts.
+    Kustomize bases: rendered from the vendor cache in modes upstream and
+    vendored (synthesis never fetches); read from the lock's parts in mode mirror.
     """
 
     def __init__(self, lock: SourcesLock, *, mode: str, mirror_url: str | None = None,
@@ -104,9 +110,13 @@ class ChartResolver:
         return ChartRef(name=pin.name, version=pin.version, repository=pin.repository)
 
     def kustomize(self, name: str, app_version: str) -> list[ChartRef]:
-        """Render pinned kustomize base ``name`` at ``app_version`` into local charts, CRD charts first.
+        """The charts of pinned kustomize base ``name`` at ``app_version``, CRD charts first.
 
-        Raises SourceError: not pinned, not vendored, digest mismatch, or render failure.
+        Mode mirror: the parts sources.lock records, from ``mirror_url`` (no render, no cache).
+        Other modes: the vendored copy rendered into local charts.
+
+        Raises SourceError: not pinned; mirror mode and the lock records no parts; otherwise
+        not vendored, digest mismatch, or render failure.
         """
         from kfstack.sources.kustomize import render_kustomize  # keeps subprocess/yaml work off import
 
@@ -115,6 +125,15 @@ class ChartResolver:
             raise SourceError(
                 f"sources.lock pins no kustomize base {name!r} for app version {app_version}; "
                 f"add an entry (name, app_version, git, ref, path) or change release.versions")
+        if self._mode == "mirror":
+            if not pin.charts:
+                raise SourceError(
+                    f"kustomize base {pin.name} {pin.app_version}: sources.lock records no rendered charts "
+                    f"(kustomize[].charts), which mode mirror installs from {self._mirror_url}; run "
+                    f"`kfstack vendor --update-lock` where the vendor cache exists, commit sources.lock, and "
+                    f"publish the charts with `kfstack vendor --publish DIR`")
+            return [ChartRef(name=part.name, version=pin.chart_version, repository=self._mirror_url)
+                    for part in pin.charts]
         if self._vendor_dir is None or self._build_dir is None:
             raise SourceError(f"kustomize base {name}: no vendor cache configured (sources.vendor_dir)")
         return render_kustomize(pin, self._vendor_dir, self._build_dir / "kustomize" / pin.vendor_name)
@@ -142,8 +161,8 @@ class ChartSource:
         return self.resolver.chart(name, self.app_version)
 
     def kustomize(self, name: str) -> list[ChartRef]:
-        """Kustomize base ``name`` at this source's app version, rendered to local charts
-        (CRD charts first; install in order). Raises SourceError."""
+        """Kustomize base ``name`` at this source's app version: its charts, CRD charts first
+        (install in order); local rendered charts, or the mirror's in mode mirror. Raises SourceError."""
         return self.resolver.kustomize(name, self.app_version)
 
     def project_chart(self, name: str) -> ChartRef:

@@ -2,7 +2,9 @@
 
 * ``charts``: Helm charts (repository, name, chart version, digest of the archive).
 * ``kustomize``: kustomize bases of kustomize-only apps (git URL, ref, path
-  inside the repository, digest of the vendored tree).
+  inside the repository, digest of the vendored tree), the upstream objects
+  kfstack replaces (``exclude``) and the charts the render yields (``charts``:
+  name + digest of each packaged part, CRD parts first).
 * ``remotes``: remote resources that upstream kustomizations reference
   (a git base, or a plain HTTPS file), matched by the exact ``url`` string
   the kustomization writes; ``kfstack vendor`` fetches them and rewrites the
@@ -29,6 +31,10 @@ SourceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$")
 GitUrl = Annotated[str, StringConstraints(pattern=r"^(https://|ssh://|file://|git@)\S+$")]
 RepoPath = Annotated[str, StringConstraints(pattern=r"^(\.|[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)$")]
 """A relative POSIX path inside a repository (``.`` for the root); no ``..``, no leading ``/``."""
+ObjectId = Annotated[str, StringConstraints(
+    pattern=r"^[A-Z][A-Za-z0-9]*/([a-z0-9][a-z0-9.-]*/)?[A-Za-z0-9][A-Za-z0-9.:_-]*$")]
+"""One rendered object: ``Kind/namespace/name``, or ``Kind/name`` for a cluster-scoped one
+(e.g. ``Secret/kubeflow/mysql-secret``, ``MutatingWebhookConfiguration/cache-webhook-kubeflow``)."""
 
 
 class ChartPin(Settings):
@@ -57,6 +63,25 @@ def _no_dotdot(path: str) -> str:
     return path
 
 
+def chart_version(app_version: str) -> str:
+    """The SemVer chart version of a generated chart: the app version (``v1.10`` → ``1.10.0``)."""
+    parts = app_version.lstrip("v").split("-", 1)
+    nums = (parts[0].split(".") + ["0", "0"])[:3]
+    return ".".join(str(int(n)) for n in nums) + (f"-{parts[1]}" if len(parts) > 1 else "")
+
+
+class RenderedChart(Settings):
+    """One chart a kustomize base renders into (a "part"), as ``kfstack vendor --update-lock`` records it.
+
+    ``digest`` is the sha256 of the packaged chart archive
+    (``<name>-<version>.tgz``, written deterministically by ``kfstack vendor
+    --publish``; equal to the ``digest`` of its entry in the published index.yaml).
+    """
+
+    name: SourceName
+    digest: Digest
+
+
 class KustomizePin(Settings):
     """One pinned kustomize base (a kustomize-only app such as Pipelines or Katib).
 
@@ -65,6 +90,12 @@ class KustomizePin(Settings):
     ``digest`` is the tree digest of the vendored copy (the closure of files
     the kustomization reads, with remote references rewritten to vendored
     copies), recorded by ``kfstack vendor --update-lock``.
+
+    The recipe is the same for every environment: ``exclude`` lists upstream
+    objects removed from the render because kfstack creates its own
+    replacements (wiring to the platform's data services); ``charts`` lists
+    the rendered parts in install order (CRD charts first), each installed at
+    chart version :attr:`chart_version` (= ``app_version``).
     """
 
     name: SourceName
@@ -73,11 +104,39 @@ class KustomizePin(Settings):
     ref: str = Field(..., min_length=1, description="Tag (or branch) to check out, e.g. 26.03. Required.")
     path: RepoPath = Field(..., description="Folder of the kustomization inside the repository. Required.")
     digest: Digest | None = Field(None, description="sha256:<hex> tree digest of the vendored copy; None until vendored.")
+    exclude: tuple[ObjectId, ...] = Field(
+        (), description="Objects removed from the render (Kind/namespace/name or Kind/name), each replaced by "
+        "kfstack. Default none. An entry matching no object is an error at render time.")
+    charts: tuple[RenderedChart, ...] = Field(
+        (), description="Rendered parts in install order (CRD charts first), recorded by "
+        "`kfstack vendor --update-lock`. Default none (mode mirror then cannot resolve the base).")
 
     @field_validator("path")
     @classmethod
     def _inside_repo(cls, path: str) -> str:
         return _no_dotdot(path)
+
+    @field_validator("exclude")
+    @classmethod
+    def _unique_excludes(cls, exclude: tuple[str, ...]) -> tuple[str, ...]:
+        dupes = sorted({e for e in exclude if exclude.count(e) > 1})
+        if dupes:
+            raise ValueError(f"exclude lists {dupes} twice")
+        return exclude
+
+    @field_validator("charts")
+    @classmethod
+    def _unique_parts(cls, charts: tuple[RenderedChart, ...]) -> tuple[RenderedChart, ...]:
+        names = [c.name for c in charts]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"charts lists {dupes} twice")
+        return charts
+
+    @property
+    def chart_version(self) -> str:
+        """Chart version of every generated part: the app version as SemVer."""
+        return chart_version(self.app_version)
 
     @property
     def vendor_name(self) -> str:

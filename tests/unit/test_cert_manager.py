@@ -8,7 +8,7 @@ from tests.conftest import depends_on, release, release_address, release_values,
 def test_chart_version_and_namespace_from_release_block(synth_env):
     rel = release(synth_env("dev"), "cert-manager")
     assert rel["chart"] == "cert-manager"
-    assert rel["repository"] == "https://charts.jetstack.io"
+    assert rel["repository"] == "https://charts.dev.internal/kfstack"  # dev reads the mirror (pin: https://charts.jetstack.io)
     assert rel["version"] == "v1.19.4"
     assert rel["namespace"].startswith("${kubernetes_namespace_v1.CertManager_Namespace")
     assert rel["create_namespace"] is False and rel["wait"] is True

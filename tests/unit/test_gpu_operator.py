@@ -34,7 +34,7 @@ def test_chart_version_repository_and_privileged_namespace(synth_env):
     stack = synth_env("dev")
     rel = release(stack, "gpu-operator")
     assert (rel["chart"], rel["repository"], rel["version"]) == (
-        "gpu-operator", "https://helm.ngc.nvidia.com/nvidia", "v25.10.1")
+        "gpu-operator", "https://charts.dev.internal/kfstack", "v25.10.1")  # dev reads the mirror
     assert rel["namespace"].startswith("${kubernetes_namespace_v1.GpuOperator_Namespace")
     (ns,) = [n for n in resources(stack, "kubernetes_namespace_v1").values()
              if n["metadata"]["name"] == "gpu-operator"]

@@ -9,7 +9,7 @@ def test_charts_and_version(synth_env):
                         ("istio-ingressgateway", "gateway"), ("cluster-local-gateway", "gateway")]:
         rel = release(stack, name)
         assert rel["chart"] == chart and rel["version"] == "1.29.0"
-        assert rel["repository"] == "https://istio-release.storage.googleapis.com/charts"
+        assert rel["repository"] == "https://charts.dev.internal/kfstack"  # dev reads the mirror
 
 
 def test_install_order_is_explicit(synth_env):

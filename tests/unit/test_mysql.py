@@ -16,7 +16,7 @@ from kfstack.constructs.mysql.settings import MySqlSettings
 from tests.conftest import ROOT, depends_on, release, release_address, release_values, resources
 from tests.unit.test_object_store import _build
 
-REPO = "https://mysql.github.io/mysql-operator/"
+REPO = "https://charts.dev.internal/kfstack"  # dev reads the chart mirror (pin: https://mysql.github.io/mysql-operator/)
 
 
 def test_charts_and_versions_from_the_release_block(synth_env):

@@ -44,7 +44,7 @@ def _credentials(stack: dict) -> dict:
 def test_seaweedfs_is_the_default_with_pinned_chart(synth_env):
     rel = release(synth_env("dev"), "seaweedfs")
     assert (rel["chart"], rel["repository"], rel["version"]) == (
-        "seaweedfs", "https://seaweedfs.github.io/seaweedfs/helm", "4.44.0")
+        "seaweedfs", "https://charts.dev.internal/kfstack", "4.44.0")  # dev reads the mirror
     assert rel["namespace"].startswith("${kubernetes_namespace_v1.ObjectStore_Namespace")
     assert rel["wait"] is True
 
@@ -128,7 +128,7 @@ def test_endpoint_is_a_typed_output():
 def test_minio_standalone_in_dev(synth_config):
     stack = synth_config({"components": {"object_store": {"backend": "minio"}}})
     rel = release(stack, "minio")
-    assert (rel["chart"], rel["repository"], rel["version"]) == ("minio", "https://charts.min.io", "5.4.0")
+    assert (rel["chart"], rel["repository"], rel["version"]) == ("minio", "https://charts.dev.internal/kfstack", "5.4.0")
     v = release_values(stack, "minio")
     assert (v["mode"], v["replicas"]) == ("standalone", 1)
     assert v["existingSecret"] == "object-store-credentials"

@@ -4,6 +4,7 @@ a plain file as an https-kind remote, and a chart repository served on 127.0.0.1
 from __future__ import annotations
 
 import hashlib
+import re
 import http.server
 import io
 import shutil
@@ -18,7 +19,8 @@ import yaml
 from kfstack.sources.kustomization import tree_digest
 from kfstack.sources.kustomize import render_kustomize
 from kfstack.sources.lock import load_lock
-from kfstack.sources.vendor import Status, VendorError, closure, vendor_all, write_digests
+from kfstack.sources.publish import part_digests
+from kfstack.sources.vendor import Status, VendorError, closure, vendor_all, write_digests, write_parts
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "kustomize"
 
@@ -84,7 +86,7 @@ def test_vendor_from_local_git_records_digests(upstream):
     results = vendor_all(upstream["lock"], upstream["vendor"], update_lock=True)
     by_name = {r.name: r for r in results}
     assert {r.status for r in results} == {Status.recorded}, results
-    assert set(by_name) == {"fixture-app", "fixture-remote", "fixture-file"}
+    assert set(by_name) == {"fixture-app", "fixture-app-charts", "fixture-remote", "fixture-file"}
     lock = load_lock(upstream["lock"])
     base = upstream["vendor"] / "kustomize" / "fixture-app-1.0.0"
     pin = lock.base("fixture-app", "1.0.0")
@@ -101,6 +103,9 @@ def test_vendor_from_local_git_records_digests(upstream):
 
     refs = render_kustomize(pin, upstream["vendor"], upstream["tmp"] / "build")
     assert [r.name for r in refs] == ["fixture-app-crds", "fixture-app"]
+    # the rendered parts and their archive digests are in the lock, CRDs first
+    assert [(c.name, c.digest) for c in pin.charts] == part_digests(refs)
+    assert "    charts:\n      - {name: fixture-app-crds, digest: sha256:" in upstream["lock"].read_text()
     crds = sorted(f.name for f in (refs[0].local_path / "templates").iterdir())
     assert crds == ["customresourcedefinition_cluster_gadgets.fixture.kfstack.test.yaml",
                     "customresourcedefinition_cluster_widgets.fixture.kfstack.test.yaml"]
@@ -162,7 +167,8 @@ def test_closure_copies_only_what_the_kustomization_reads(tmp_path):
 
 def test_write_digests_changes_only_digest_lines(tmp_path):
     lock = tmp_path / "sources.lock"
-    original = (Path(__file__).resolve().parents[2] / "sources.lock").read_text()
+    original = re.sub(r"(?m)^    digest: sha256:[0-9a-f]{64}$", "    digest: null",
+                      (Path(__file__).resolve().parents[2] / "sources.lock").read_text())
     lock.write_text(original)
     d1, d2 = "sha256:" + "a" * 64, "sha256:" + "b" * 64
     write_digests(lock, {("kustomize", "katib", "0.19.0"): d1, ("remotes", "argo-workflows-crds-minimal", ""): d2})
@@ -175,6 +181,24 @@ def test_write_digests_changes_only_digest_lines(tmp_path):
     assert parsed.remote("https://github.com/argoproj/argo-workflows/manifests/base/crds/minimal?ref=v3.7.3").digest == d2
     with pytest.raises(VendorError, match="no entries"):
         write_digests(lock, {("kustomize", "nope", "1.0.0"): d1})
+
+
+def test_write_parts_replaces_only_the_charts_block(tmp_path):
+    lock = tmp_path / "sources.lock"
+    original = (Path(__file__).resolve().parents[2] / "sources.lock").read_text()
+    lock.write_text(original)
+    parts = [("katib-crds", "sha256:" + "c" * 64), ("katib", "sha256:" + "d" * 64)]
+    write_parts(lock, {("katib", "0.19.0"): parts})
+    parsed = load_lock(lock)
+    assert [(c.name, c.digest) for c in parsed.base("katib", "0.19.0").charts] == parts
+    for pin in parsed.kustomize:  # every other entry unchanged
+        if pin.name != "katib":
+            assert pin == load_lock(Path(__file__).resolve().parents[2] / "sources.lock").base(pin.name, pin.app_version)
+    write_parts(lock, {("katib", "0.19.0"): []})
+    assert load_lock(lock).base("katib", "0.19.0").charts == ()
+    assert len(lock.read_text().splitlines()) < len(original.splitlines())
+    with pytest.raises(VendorError, match="no kustomize entries"):
+        write_parts(lock, {("nope", "1.0.0"): parts})
 
 
 def test_tree_digest_depends_on_paths_and_bytes_only(tmp_path):
