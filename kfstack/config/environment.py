@@ -19,8 +19,10 @@ from kfstack.constructs.cluster_baseline.settings import ClusterBaselineSettings
 from kfstack.constructs.dashboard.settings import DashboardSettings
 from kfstack.constructs.gpu_operator.settings import GpuOperatorSettings
 from kfstack.constructs.istio.settings import IstioSettings
+from kfstack.constructs.kserve.settings import KServeMode, KServeSettings
 from kfstack.constructs.mysql.settings import MySqlSettings
 from kfstack.constructs.object_store.settings import ObjectStoreSettings
+from kfstack.constructs.training.settings import TrainingSettings
 from kfstack.model import DnsLabel, LabelKey, Settings, Taint, Version
 
 
@@ -357,6 +359,8 @@ class Components(Settings):
     ceph: CephSettings = Field(CephSettings())
     object_store: ObjectStoreSettings = Field(ObjectStoreSettings())
     mysql: MySqlSettings = Field(MySqlSettings())
+    kserve: KServeSettings = Field(KServeSettings())
+    training: TrainingSettings = Field(TrainingSettings())
     auth: AuthSettings = Field(AuthSettings())
     dashboard: DashboardSettings = Field(DashboardSettings())
 
@@ -378,6 +382,22 @@ class Components(Settings):
                 if len(name) > 63:
                     raise ValueError(f"the default Profile name derived from auth.user_email ({name!r}) is longer "
                                      "than 63 characters; set components.dashboard.default_profile_name")
+        return self
+
+    @model_validator(mode="after")
+    def _kserve_needs_platform(self) -> "Components":
+        """KServe issues its webhook certificate through cert-manager; Knative mode needs Istio
+        (net-istio is Knative's network layer and the gateways are Istio's)."""
+        kserve = self.kserve
+        if kserve.enabled and not self.cert_manager.enabled:
+            raise ValueError("kserve is enabled but cert_manager is not: KServe's webhook certificate comes from "
+                             "cert-manager; set components.cert_manager.enabled: true or components.kserve.enabled: false")
+        if kserve.enabled and kserve.mode is KServeMode.knative and not self.istio.enabled:
+            raise ValueError("components.kserve.mode is knative, which needs Istio (Knative Serving's network layer "
+                             "is net-istio): set components.istio.enabled: true or components.kserve.mode: standard")
+        if kserve.enabled and not self.istio.enabled:
+            raise ValueError("kserve is enabled but istio is not: InferenceServices are routed through Istio's "
+                             "gateways; set components.istio.enabled: true or components.kserve.enabled: false")
         return self
 
 

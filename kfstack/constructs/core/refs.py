@@ -92,10 +92,50 @@ class ImageMirror:
         """Mirror location of a full upstream repository: ``nvcr.io/nvidia/k8s`` → ``<host>/nvidia/k8s``."""
         return self.prefix(upstream_repository.split("/", 1)[1])
 
+    def rehost_image(self, image: str) -> str:
+        """Mirror location of an image reference that may omit its registry (Docker Hub short names).
+
+        ``nvcr.io/nvidia/tritonserver`` → ``<host>/nvidia/tritonserver``; ``kserve/agent``
+        (Docker Hub) → ``<host>/kserve/agent``; a tag or digest is kept.
+        """
+        first = image.split("/", 1)[0]
+        if "/" in image and ("." in first or ":" in first or first == "localhost"):
+            return self.rehost(image)
+        return self.prefix(image)
+
     @property
     def pull_secrets(self) -> list[dict[str, str]]:
         """``imagePullSecrets`` list in Kubernetes shape (empty when no secret)."""
         return [{"name": self.pull_secret}] if self.pull_secret else []
+
+
+@dataclass(frozen=True)
+class GatewayRef:
+    """An Istio gateway: its pods' Service and the ``networking.istio.io`` Gateway routing through it.
+
+    Attributes:
+        gateway: ``<namespace>/<name>`` of the Istio Gateway resource (the form KServe and
+            Knative configuration expect), e.g. ``kubeflow/kubeflow-gateway``.
+        service_host: cluster DNS name of the gateway pods' Service,
+            e.g. ``cluster-local-gateway.istio-system.svc.cluster.local``.
+        selector: labels of the gateway pods (what a Gateway or Service selects).
+        ready: the gateway pods run once these are applied.
+    """
+
+    gateway: str
+    service_host: str
+    selector: dict[str, str]
+    ready: Sequence[ITerraformDependable]
+
+    @property
+    def namespace(self) -> str:
+        """Namespace of the Gateway resource."""
+        return self.gateway.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        """Name of the Gateway resource."""
+        return self.gateway.split("/", 1)[1]
 
 
 @dataclass(frozen=True)

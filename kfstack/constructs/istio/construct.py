@@ -18,6 +18,7 @@ from typing import Any
 from constructs import Construct
 
 from kfstack.constructs.core import ClusterHandle, HelmChart, Namespace
+from kfstack.constructs.core.refs import GatewayRef
 from kfstack.constructs.core.refs import ExtAuthzProvider
 from kfstack.constructs.istio.settings import GatewaySettings, IstioSettings
 from kfstack.model import PodSecurityLevel
@@ -27,6 +28,12 @@ INGRESS_GATEWAY_SELECTOR = {"istio": "ingressgateway"}
 """Labels Kubeflow's ``kubeflow-gateway`` Gateway selects."""
 CLUSTER_LOCAL_GATEWAY_SELECTOR = {"istio": "cluster-local-gateway"}
 """Labels of the cluster-local gateway (KServe/Knative local traffic)."""
+KUBEFLOW_GATEWAY = "kubeflow/kubeflow-gateway"
+"""Kubeflow's Istio Gateway for external traffic (kubeflow/manifests 26.03
+``common/istio/kubeflow-istio-resources``); it selects :data:`INGRESS_GATEWAY_SELECTOR`."""
+KNATIVE_LOCAL_GATEWAY = "knative-serving/knative-local-gateway"
+"""The Istio Gateway for in-cluster traffic that Knative's net-istio creates; Kubeflow points it
+at the cluster-local gateway pods (``common/knative/knative-serving/overlays/gateways``)."""
 
 
 def _global(settings: IstioSettings, cluster: ClusterHandle) -> dict[str, Any]:
@@ -87,6 +94,9 @@ class Istio(Construct):
         base, cni, istiod, ingress_gateway, cluster_local_gateway: the releases
             (``cni`` is None when disabled).
         ready: resources consumers depend on (both gateways).
+        ingress: :class:`GatewayRef` of the ingress gateway (Gateway ``kubeflow/kubeflow-gateway``).
+        cluster_local: :class:`GatewayRef` of the cluster-local gateway (Gateway
+            ``knative-serving/knative-local-gateway``, created by Knative's net-istio).
 
     Raises:
         SourceError: a chart is not pinned or not vendored.
@@ -122,3 +132,10 @@ class Istio(Construct):
                             CLUSTER_LOCAL_GATEWAY_SELECTOR, cluster),
             [self.istiod.resource])
         self.ready = (self.ingress_gateway.resource, self.cluster_local_gateway.resource)
+        # Typed outputs: gateway Services are named after their release (chart gateway 1.29.0).
+        self.ingress = GatewayRef(
+            gateway=KUBEFLOW_GATEWAY, service_host=f"istio-ingressgateway.{settings.namespace}.svc.cluster.local",
+            selector=dict(INGRESS_GATEWAY_SELECTOR), ready=(self.ingress_gateway.resource,))
+        self.cluster_local = GatewayRef(
+            gateway=KNATIVE_LOCAL_GATEWAY, service_host=f"cluster-local-gateway.{settings.namespace}.svc.cluster.local",
+            selector=dict(CLUSTER_LOCAL_GATEWAY_SELECTOR), ready=(self.cluster_local_gateway.resource,))

@@ -1,0 +1,1 @@
+"""Knative Serving (for KServe's Knative mode) through the Knative Operator's official chart."""

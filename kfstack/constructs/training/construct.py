@@ -1,0 +1,278 @@
+"""Training construct: Trainer v2 (chart), Training Operator v1 (kustomize), per-pool GPU scheduling.
+
+Trainer v2: chart ``kubeflow-trainer`` 2.1.0 (oci://ghcr.io/kubeflow/charts;
+``charts/kubeflow-trainer`` in kubeflow/trainer tag v2.1.0). It bundles JobSet
+as the subchart ``jobset`` 0.10.1 (oci://registry.k8s.io/jobset/charts,
+condition ``jobset.install``); LeaderWorkerSet is used only by Trainer's
+data-cache overlay, which Kubeflow 26.03 does not install, so it is not
+installed here. CRDs sit in the chart's ``crds/`` folder. Value keys used:
+``jobset.install``, and for a registry mirror ``image.registry``,
+``image.repository``, ``image.pullSecrets`` (list of ``{name}``),
+``jobset.image.repository``, ``jobset.image.tag``, ``jobset.image.pullSecrets``
+(jobset chart 0.10.1 ``values.yaml``; its release packaging sets the image to
+``registry.k8s.io/jobset/jobset:v0.10.1``).
+
+Training Operator v1 1.9.2 (PyTorchJob, ``kubeflow.org/v1``) is kustomize-only:
+kubeflow/manifests 26.03 ``applications/training-operator/upstream/overlays/kubeflow``,
+rendered by :meth:`ChartSource.kustomize` into local charts (CRD charts first)
+that are installed in order.
+
+GPU scheduling comes from the node pools (``ClusterHandle.gpu_pools``): for
+each GPU pool :class:`PoolScheduling` holds the node selector, tolerations,
+GPU resource and the ``training`` PriorityClass. kfstack publishes them as
+the ConfigMap ``kfstack-training-scheduling`` (one YAML pod-spec fragment per
+pool) and, with Trainer v2, as a ClusterTrainingRuntime
+``torch-distributed-<pool>`` per pool (through the raw-manifests chart after
+the trainer release, whose CRDs and webhook it needs). A TrainJob naming that
+runtime lands on the pool; a PyTorchJob copies the fragment into each replica
+(see :meth:`PoolScheduling.pytorch_job`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import yaml
+from cdktf import ITerraformDependable
+from cdktf_cdktf_provider_kubernetes.config_map_v1 import ConfigMapV1, ConfigMapV1Metadata
+from constructs import Construct
+
+from kfstack.constructs.core import ClusterHandle, GpuPoolRef, HelmChart, NamespaceRef
+from kfstack.constructs.core.namespace import MANAGED_BY
+from kfstack.constructs.core.wiring import component_namespace, unique
+from kfstack.constructs.training.settings import TrainingSettings
+from kfstack.model import PodSecurityLevel
+from kfstack.sources.charts import ChartSource
+
+SCHEDULING_CONFIG_MAP = "kfstack-training-scheduling"
+"""ConfigMap of per-pool scheduling fragments (data key ``<pool>.yaml``)."""
+RUNTIME_PREFIX = "torch-distributed-"
+"""Per-pool ClusterTrainingRuntime names: ``torch-distributed-<pool>``."""
+TRAINER_IMAGE = "ghcr.io/kubeflow/trainer/trainer-controller-manager"
+"""Chart defaults image.registry ghcr.io + image.repository kubeflow/trainer/trainer-controller-manager."""
+JOBSET_IMAGE = "registry.k8s.io/jobset/jobset"
+JOBSET_TAG = "v0.10.1"
+"""The JobSet image the kubeflow-trainer 2.1.0 chart's jobset 0.10.1 subchart runs."""
+POOL_LABEL = "kfstack.io/node-pool"
+V1_BASE = "training-operator"
+"""Kustomize base of Training Operator v1 in sources.lock."""
+
+
+@dataclass(frozen=True)
+class PoolScheduling:
+    """How a training pod targets one GPU pool (derived from the pool, never typed by hand).
+
+    Attributes:
+        pool: node pool name.
+        node_selector: selects exactly the pool's nodes (GPU product + pool label).
+        tolerations: match the pool's taints (Kubernetes JSON shape).
+        gpu_resource: extended resource a replica requests (``nvidia.com/gpu``, or
+            ``nvidia.com/mig-<profile>`` on a MIG mixed pool: the first profile).
+        gpus_per_node: how many of ``gpu_resource`` one node offers.
+        priority_class_name: the ``training`` PriorityClass (``kfstack-training``).
+        runtime: the pool's ClusterTrainingRuntime (Trainer v2), or None.
+    """
+
+    pool: str
+    node_selector: dict[str, str]
+    tolerations: tuple[dict[str, str], ...]
+    gpu_resource: str
+    gpus_per_node: int
+    priority_class_name: str
+    runtime: str | None = None
+
+    def pod_fragment(self) -> dict[str, Any]:
+        """The PodSpec fields that place a pod on this pool."""
+        return {"nodeSelector": dict(self.node_selector), "tolerations": [dict(t) for t in self.tolerations],
+                "priorityClassName": self.priority_class_name}
+
+    def pytorch_job(self, name: str, namespace: str, *, image: str, workers: int, gpus: int,
+                    command: Sequence[str] = ()) -> dict[str, Any]:
+        """A PyTorchJob (``kubeflow.org/v1``, Training Operator 1.9.2) on this pool:
+        one Master and ``workers`` Workers, each with ``gpus`` of :attr:`gpu_resource`.
+
+        Example: 1 master + 3 workers x 4 GPUs on an 8-GPU A100 pool →
+        ``pool.pytorch_job("ddp", "team-a", image=..., workers=3, gpus=4)``.
+
+        Raises:
+            ValueError: ``gpus`` exceeds one node (a replica runs on one node), or is < 1.
+        """
+        if not 1 <= gpus <= self.gpus_per_node:
+            raise ValueError(f"a replica asks for {gpus} {self.gpu_resource} but pool {self.pool!r} nodes offer "
+                             f"{self.gpus_per_node}; use 1..{self.gpus_per_node} per replica and more workers")
+        if workers < 0:
+            raise ValueError(f"workers must be >= 0, got {workers}")
+
+        def replica(count: int) -> dict[str, Any]:
+            container: dict[str, Any] = {"name": "pytorch", "image": image,
+                                         "resources": {"limits": {self.gpu_resource: gpus}}}
+            if command:
+                container["command"] = list(command)
+            return {"replicas": count, "restartPolicy": "OnFailure",
+                    "template": {"spec": {**self.pod_fragment(), "containers": [container]}}}
+
+        specs = {"Master": replica(1)}
+        if workers:
+            specs["Worker"] = replica(workers)
+        return {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {"pytorchReplicaSpecs": specs}}
+
+
+def pool_scheduling(pool: GpuPoolRef, priority_class_name: str, runtime: str | None) -> PoolScheduling:
+    """Scheduling of one GPU pool from its :class:`GpuPoolRef`."""
+    resources = dict(pool.allocatable) or {"nvidia.com/gpu": pool.gpus_per_node}
+    resource = "nvidia.com/gpu" if "nvidia.com/gpu" in resources else sorted(resources)[0]
+    return PoolScheduling(pool=pool.name, node_selector=dict(pool.node_selector), tolerations=tuple(pool.tolerations),
+                          gpu_resource=resource, gpus_per_node=resources[resource],
+                          priority_class_name=priority_class_name, runtime=runtime)
+
+
+def scheduling_data(pools: Sequence[PoolScheduling]) -> dict[str, str]:
+    """ConfigMap data: ``<pool>.yaml`` → the pool's pod fragment plus its GPU resource, as YAML."""
+    out: dict[str, str] = {}
+    for p in pools:
+        doc = {**p.pod_fragment(), "gpuResource": p.gpu_resource, "gpusPerNode": p.gpus_per_node}
+        if p.runtime:
+            doc["clusterTrainingRuntime"] = p.runtime
+        out[f"{p.pool}.yaml"] = yaml.safe_dump(doc, sort_keys=True)
+    return out
+
+
+def training_runtime(p: PoolScheduling, image: str) -> dict[str, Any]:
+    """ClusterTrainingRuntime ``torch-distributed-<pool>`` (trainer.kubeflow.org/v1alpha1, Trainer 2.1.0),
+    shaped like upstream's ``torch-distributed`` runtime plus the pool's scheduling."""
+    assert p.runtime is not None
+    return {
+        "apiVersion": "trainer.kubeflow.org/v1alpha1",
+        "kind": "ClusterTrainingRuntime",
+        "metadata": {"name": p.runtime, "labels": {"trainer.kubeflow.org/framework": "torch",
+                                                   POOL_LABEL: p.pool, **MANAGED_BY}},
+        "spec": {
+            "mlPolicy": {"numNodes": 1, "torch": {"numProcPerNode": "auto"}},
+            "template": {"spec": {"replicatedJobs": [{
+                "name": "node",
+                "template": {
+                    "metadata": {"labels": {"trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}},
+                    "spec": {"template": {"spec": {**p.pod_fragment(),
+                                                   "containers": [{"name": "node", "image": image}]}}},
+                },
+            }]}},
+        },
+    }
+
+
+def _trainer_values(cluster: ClusterHandle) -> dict[str, Any]:
+    """Chart values for kubeflow-trainer 2.1.0 (keys from its values.yaml and the jobset 0.10.1 subchart's)."""
+    values: dict[str, Any] = {"jobset": {"install": True}}
+    mirror = cluster.mirror
+    if mirror is not None:
+        values["image"] = {"registry": mirror.host, "repository": TRAINER_IMAGE.split("/", 1)[1]}
+        values["jobset"]["image"] = {"repository": mirror.rehost(JOBSET_IMAGE), "tag": JOBSET_TAG}
+        if mirror.pull_secrets:
+            values["image"]["pullSecrets"] = mirror.pull_secrets
+            values["jobset"]["image"]["pullSecrets"] = mirror.pull_secrets
+    return values
+
+
+def part_id(base: str, chart: str) -> str:
+    """Stable construct id of one rendered part of kustomize base ``base``: ``<base>-crds`` → ``Crds``,
+    ``<base>`` → ``Release``, later split parts numbered (``Crds2``, ``Release3``), as render-and-split
+    names them. Raises ValueError for a chart that is not a part of ``base``."""
+    if chart == base:
+        return "Release"
+    if chart == f"{base}-crds":
+        return "Crds"
+    for prefix, stem in ((f"{base}-crds-", "Crds"), (f"{base}-", "Release")):
+        number = chart.removeprefix(prefix)
+        if chart.startswith(prefix) and number.isdigit():
+            return f"{stem}{int(number)}"
+    raise ValueError(f"chart {chart!r} is not a rendered part of kustomize base {base!r}")
+
+
+def _shared(cluster: ClusterHandle, name: str, key: str) -> NamespaceRef:
+    if name not in cluster.shared_namespaces:
+        raise ValueError(f"components.training.{key} is {name!r}, which is not a shared namespace of the cluster "
+                         f"baseline; add it to components.cluster_baseline.shared_namespaces")
+    return cluster.shared_namespaces[name]
+
+
+class Training(Construct):
+    """Kubeflow training operators and the GPU scheduling conventions of every GPU pool.
+
+    Example::
+
+        training = Training(stack, "Training", cluster=baseline.handle, trainer_source=ChartSource(resolver, "2.1.0"),
+                            v1_source=ChartSource(resolver, "1.9.2"), settings=env.components.training)
+        training.pools["gpu-a100"].pytorch_job("ddp", "team-a", image=..., workers=3, gpus=4)
+
+    Args:
+        trainer_source: charts at the Trainer version (``kubeflow-trainer``; raw-manifests).
+        v1_source: sources at the Training Operator v1 version (kustomize base ``training-operator``).
+        depends_on: what must exist first (cert-manager, Istio).
+
+    Attributes:
+        pools: :class:`PoolScheduling` by GPU pool name.
+        trainer: the kubeflow-trainer release (None without trainer_v2).
+        runtimes: the per-pool ClusterTrainingRuntimes release (None without trainer_v2 or GPU pools).
+        v1_releases: Training Operator v1 releases in install order (empty without it).
+        scheduling: the ``kfstack-training-scheduling`` ConfigMap (None without GPU pools).
+        ready: training jobs can be submitted once these are applied.
+
+    Raises:
+        ValueError: ``v1_namespace`` / ``scheduling_namespace`` is not a shared namespace.
+        SourceError: a chart or kustomize base is not pinned, vendored or renderable.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, trainer_source: ChartSource,
+                 v1_source: ChartSource, settings: TrainingSettings,
+                 depends_on: Sequence[ITerraformDependable] = ()) -> None:
+        super().__init__(scope, id_)
+        timeout = settings.install_timeout_s
+        priority = cluster.priority_classes["training"]
+        runtime_image = cluster.mirror.rehost_image(settings.runtime_image) if cluster.mirror else settings.runtime_image
+        self.pools = {p.name: pool_scheduling(p, priority, f"{RUNTIME_PREFIX}{p.name}" if settings.trainer_v2 else None)
+                      for p in cluster.gpu_pools}
+        ready: list[ITerraformDependable] = []
+
+        self.trainer: HelmChart | None = None
+        self.runtimes: HelmChart | None = None
+        if settings.trainer_v2:
+            ns = component_namespace(self, cluster, settings.namespace, PodSecurityLevel.baseline)
+            self.trainer = HelmChart(self, "Trainer", cluster=cluster, chart=trainer_source.chart("kubeflow-trainer"),
+                                     release_name="kubeflow-trainer", namespace=ns, values=_trainer_values(cluster),
+                                     timeout_s=timeout, depends_on=unique(list(depends_on)))
+            ready.append(self.trainer.resource)
+            if self.pools:
+                self.runtimes = HelmChart(
+                    self, "Runtimes", cluster=cluster, chart=trainer_source.project_chart("raw-manifests"),
+                    release_name="kfstack-training-runtimes", namespace=ns,
+                    values={"manifests": [training_runtime(p, runtime_image) for p in self.pools.values()]},
+                    timeout_s=timeout, depends_on=[self.trainer.resource])
+                ready.append(self.runtimes.resource)
+
+        self.v1_releases: list[HelmChart] = []
+        if settings.training_operator_v1:
+            v1_ns = _shared(cluster, settings.v1_namespace, "v1_namespace")
+            v1 = Construct(self, "TrainingOperatorV1")
+            after = unique(list(depends_on))
+            for chart in v1_source.kustomize(V1_BASE):
+                release = HelmChart(v1, part_id(V1_BASE, chart.name), cluster=cluster, chart=chart,
+                                    release_name=chart.name, namespace=v1_ns, values={}, timeout_s=timeout,
+                                    depends_on=after)
+                self.v1_releases.append(release)
+                after = [release.resource]
+            ready.extend(after)
+
+        self.scheduling: ConfigMapV1 | None = None
+        if self.pools:
+            sched_ns = _shared(cluster, settings.scheduling_namespace, "scheduling_namespace")
+            self.scheduling = ConfigMapV1(
+                self, "Scheduling", provider=cluster.kubernetes,
+                metadata=ConfigMapV1Metadata(name=SCHEDULING_CONFIG_MAP, namespace=sched_ns.name,
+                                             labels=dict(MANAGED_BY)),
+                data=scheduling_data(list(self.pools.values())),
+                depends_on=list(sched_ns.ready))
+            ready.append(self.scheduling)
+        self.ready = tuple(ready)
