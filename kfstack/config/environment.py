@@ -19,9 +19,11 @@ from kfstack.constructs.cluster_baseline.settings import ClusterBaselineSettings
 from kfstack.constructs.dashboard.settings import DashboardSettings
 from kfstack.constructs.gpu_operator.settings import GpuOperatorSettings
 from kfstack.constructs.istio.settings import IstioSettings
+from kfstack.constructs.katib.settings import KatibSettings
 from kfstack.constructs.kserve.settings import KServeMode, KServeSettings
 from kfstack.constructs.mysql.settings import MySqlSettings
 from kfstack.constructs.object_store.settings import ObjectStoreSettings
+from kfstack.constructs.pipelines.settings import PipelinesSettings
 from kfstack.constructs.training.settings import TrainingSettings
 from kfstack.model import DnsLabel, LabelKey, Settings, Taint, Version
 
@@ -359,6 +361,8 @@ class Components(Settings):
     ceph: CephSettings = Field(CephSettings())
     object_store: ObjectStoreSettings = Field(ObjectStoreSettings())
     mysql: MySqlSettings = Field(MySqlSettings())
+    pipelines: PipelinesSettings = Field(PipelinesSettings())
+    katib: KatibSettings = Field(KatibSettings())
     kserve: KServeSettings = Field(KServeSettings())
     training: TrainingSettings = Field(TrainingSettings())
     auth: AuthSettings = Field(AuthSettings())
@@ -382,6 +386,26 @@ class Components(Settings):
                 if len(name) > 63:
                     raise ValueError(f"the default Profile name derived from auth.user_email ({name!r}) is longer "
                                      "than 63 characters; set components.dashboard.default_profile_name")
+        return self
+
+    @model_validator(mode="after")
+    def _pipelines_katib_need_platform(self) -> "Components":
+        """Pipelines keeps metadata in MySQL and artifacts in the object store; Katib keeps experiments
+        in MySQL; both bring cert-manager Certificates and Istio policies (upstream 26.03 manifests)."""
+        needs = {"pipelines": ("mysql", "object_store", "cert_manager", "istio"),
+                 "katib": ("mysql", "cert_manager", "istio")}
+        mysql_users = {u.name for u in self.mysql.users}
+        for app, deps in needs.items():
+            settings = getattr(self, app)
+            if not settings.enabled:
+                continue
+            for dep in deps:
+                if not getattr(self, dep).enabled:
+                    raise ValueError(f"{app} is enabled but {dep} is not; set components.{dep}.enabled: true "
+                                     f"or components.{app}.enabled: false")
+            if settings.database_user not in mysql_users:
+                raise ValueError(f"components.{app}.database_user {settings.database_user!r} is not one of "
+                                 f"components.mysql.users ({', '.join(sorted(mysql_users))})")
         return self
 
     @model_validator(mode="after")

@@ -29,12 +29,14 @@ from kfstack.constructs.core.refs import StorageClassRef
 from kfstack.constructs.dashboard.construct import Dashboard
 from kfstack.constructs.gpu_operator.construct import GpuOperator
 from kfstack.constructs.istio.construct import Istio
+from kfstack.constructs.katib.construct import Katib
 from kfstack.constructs.knative.construct import Knative
 from kfstack.constructs.kserve.construct import KServe
 from kfstack.constructs.kserve.settings import KServeMode
 from kfstack.constructs.mysql.construct import MySql
 from kfstack.constructs.object_store.construct import ObjectStore
 from kfstack.constructs.object_store.settings import ObjectStoreBackend
+from kfstack.constructs.pipelines.construct import Pipelines
 from kfstack.constructs.training.construct import Training
 from kfstack.sources.charts import ChartResolver, ChartSource
 from kfstack.sources.lock import SourcesLock
@@ -128,6 +130,19 @@ class PlatformStack(TerraformStack):
         if c.mysql.enabled:
             self.mysql = MySql(self, "MySql", cluster=cluster, source=ChartSource(resolver, versions.mysql_operator),
                                settings=c.mysql, depends_on=data_after)
+        # Pipelines and Katib (kustomize-only upstream) into the shared namespace, after Istio's
+        # gateways, cert-manager's issuer and the data services they are wired to. Config
+        # validation guarantees those are enabled.
+        apps_after = (*self.istio.ready, *self.cert_manager.issuer.ready) \
+            if (c.pipelines.enabled or c.katib.enabled) else ()
+        if c.pipelines.enabled:
+            self.pipelines = Pipelines(self, "Pipelines", cluster=cluster,
+                                       source=ChartSource(resolver, versions.pipelines), settings=c.pipelines,
+                                       database=self.mysql.endpoint, artifacts=self.object_store.endpoint,
+                                       depends_on=apps_after)
+        if c.katib.enabled:
+            self.katib = Katib(self, "Katib", cluster=cluster, source=ChartSource(resolver, versions.katib),
+                               settings=c.katib, database=self.mysql.endpoint, depends_on=apps_after)
         # Serving: (Knative operator → KnativeServing →) kserve-crd → kserve, after cert-manager's issuer,
         # Istio's gateways and the object store (model storage). Config validation guarantees
         # cert-manager and Istio when KServe is enabled.

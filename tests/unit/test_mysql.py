@@ -104,7 +104,8 @@ def test_mirror_rewrites_operator_server_and_job_images(synth_env):
 
 
 def test_custom_users(synth_config):
-    stack = synth_config({"components": {"mysql": {"users": [{"name": "app_one", "databases": ["app"]}]}}})
+    stack = synth_config({"components": {"mysql": {"users": [{"name": "app_one", "databases": ["app"]}]},
+                                         "pipelines": {"enabled": False}, "katib": {"enabled": False}}})
     (user,) = release_values(stack, "mysql-bootstrap")["users"]
     assert user == {"name": "app_one", "databases": ["app"], "secretName": "mysql-user-app-one", "passwordKey": "password"}
 
@@ -122,7 +123,8 @@ def test_endpoint_is_a_typed_output():
 
 
 def test_disabled_mysql_installs_nothing(synth_config):
-    stack = synth_config({"components": {"mysql": {"enabled": False}}})
+    stack = synth_config({"components": {"mysql": {"enabled": False}, "pipelines": {"enabled": False},
+                                         "katib": {"enabled": False}}})  # both need MySQL
     names = {r["name"] for r in resources(stack, "helm_release").values()}
     assert not names & {"mysql-operator", "mysql", "mysql-bootstrap"}
 

@@ -195,7 +195,8 @@ def test_ceph_rgw_without_ceph_is_a_wiring_error(synth_config):
 
 
 def test_disabled_object_store_installs_nothing(synth_config):
-    stack = synth_config({"components": {"object_store": {"enabled": False}}})
+    stack = synth_config({"components": {"object_store": {"enabled": False},
+                                         "pipelines": {"enabled": False}}})  # Pipelines needs the store
     assert "seaweedfs" not in {r["name"] for r in resources(stack, "helm_release").values()}
     assert not [s for s in resources(stack, "kubernetes_secret_v1").values()
                 if s["metadata"]["name"] == "object-store-credentials"]

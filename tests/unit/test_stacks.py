@@ -58,7 +58,8 @@ def test_vendored_mode_uses_local_archive_as_asset(synth_config, tmp_path, monke
             (vendor / "charts" / pin.archive_name).write_bytes(b"stand-in archive for a test, not a real chart")
         # Kustomize-based components need a vendored kustomize cache (tests/unit/test_auth.py covers them).
         stack = synth_config({"sources": {"mode": "vendored", "vendor_dir": "build/test-vendor"},
-                              "components": {"auth": {"enabled": False}, "dashboard": {"enabled": False}}})
+                              "components": {"auth": {"enabled": False}, "dashboard": {"enabled": False},
+                                             "pipelines": {"enabled": False}, "katib": {"enabled": False}}})
         rel = next(r for r in resources(stack, "helm_release").values() if r["name"] == "cert-manager")
         assert rel["chart"].startswith("assets/") and rel["chart"].endswith(".tgz")
         assert "repository" not in rel and "version" not in rel

@@ -1,0 +1,218 @@
+"""Pipelines construct: wiring objects → ``pipelines-crds`` → ``pipelines`` (Kubeflow Pipelines 2.16.0).
+
+Source: kustomize-only upstream; kubeflow/manifests 26.03 ``applications/pipeline/overlays``
+(multi-user, cert-manager), pinned in sources.lock as ``pipelines`` with Argo Workflows
+v3.7.3 vendored. The lock's ``exclude`` list removes the objects this construct replaces
+(:data:`REPLACED`) and upstream's bundled MySQL and SeaweedFS (the platform's data
+services replace them). Facts below are from the rendered 26.03 base:
+
+- ConfigMap ``pipeline-install-config``: ``dbHost``/``dbPort`` (API server, cache server),
+  ``mysqlHost``/``mysqlPort`` (metadata-grpc, API server's MLMD client), ``pipelineDb``,
+  ``cacheDb``, ``mlmdDb``, ``bucketName``; the other keys keep upstream's values.
+- Secret ``mysql-secret``: ``username``, ``password`` (every Deployment's DB login).
+- Secret ``mlpipeline-minio-artifact``: ``accesskey``, ``secretkey`` (API server, UI,
+  profile controller, Argo's artifact repository).
+- ConfigMap ``workflow-controller-configmap``: Argo's ``artifactRepository.s3``
+  (``endpoint`` host:port, ``bucket``, ``insecure``, credentials from the Secret above) and
+  ``executor``.
+- Service ``seaweedfs``: the API server (``OBJECTSTORECONFIG_HOST: seaweedfs.kubeflow``,
+  port 9000) and the profile controller (``http://seaweedfs.kubeflow:8333``, IAM on 8111)
+  hard-code this name in their Deployments; kfstack replaces it with an ExternalName
+  Service pointing at the object store's host. ExternalName does not remap ports: the
+  hard-coded ports (9000, 8333, 8111) reach the store only where it listens on them
+  (kfstack's SeaweedFS serves S3 on 8333); changing them means replacing those two
+  Deployments, which kfstack does not do.
+
+Example::
+
+    pipelines = Pipelines(stack, "Pipelines", cluster=baseline.handle, source=ChartSource(resolver, "2.16.0"),
+                          settings=PipelinesSettings(enabled=True), database=mysql.endpoint,
+                          artifacts=store.endpoint, depends_on=[*istio.ready, *cert_manager.issuer.ready])
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from cdktf import ITerraformDependable
+from cdktf_cdktf_provider_kubernetes.config_map_v1 import ConfigMapV1, ConfigMapV1Metadata
+from cdktf_cdktf_provider_kubernetes.secret_v1 import SecretV1, SecretV1Metadata
+from cdktf_cdktf_provider_kubernetes.service_v1 import ServiceV1, ServiceV1Metadata, ServiceV1Spec
+from constructs import Construct
+
+from kfstack.constructs.core import ClusterHandle, render_values
+from kfstack.constructs.core.kustomize import KustomizeReleases
+from kfstack.constructs.core.namespace import MANAGED_BY
+from kfstack.constructs.core.refs import MySqlEndpoint, MySqlUserRef, S3Endpoint
+from kfstack.constructs.core.wiring import unique
+from kfstack.constructs.pipelines.settings import PipelinesSettings
+from kfstack.sources.charts import ChartSource
+
+BASE = "pipelines"
+"""sources.lock kustomize entry."""
+INSTALL_CONFIG = "pipeline-install-config"
+DB_SECRET = "mysql-secret"
+ARTIFACT_SECRET = "mlpipeline-minio-artifact"
+WORKFLOW_CONFIG = "workflow-controller-configmap"
+OBJECT_STORE_SERVICE = "seaweedfs"
+
+REPLACED = (
+    f"ConfigMap/kubeflow/{INSTALL_CONFIG}",
+    f"ConfigMap/kubeflow/{WORKFLOW_CONFIG}",
+    f"Secret/kubeflow/{DB_SECRET}",
+    f"Secret/kubeflow/{ARTIFACT_SECRET}",
+    f"Service/kubeflow/{OBJECT_STORE_SERVICE}",
+)
+"""Upstream objects this construct creates itself (part of the lock's ``exclude`` for ``pipelines``)."""
+
+APP_LABELS = {"app.kubernetes.io/component": "ml-pipeline", "app.kubernetes.io/name": "kubeflow-pipelines",
+              "application-crd-id": "kubeflow-pipelines"}
+"""Labels upstream gives ``pipeline-install-config`` and the Secrets."""
+
+KEY_FORMAT = ("private-artifacts/{{workflow.namespace}}/{{workflow.name}}/{{workflow.creationTimestamp.Y}}/"
+              "{{workflow.creationTimestamp.m}}/{{workflow.creationTimestamp.d}}/{{pod.name}}")
+"""Argo artifact key layout of 26.03's ``workflow-controller-configmap`` (per-namespace prefixes
+the profile controller grants access to)."""
+
+EXECUTOR = {
+    "imagePullPolicy": "IfNotPresent",
+    "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "allowPrivilegeEscalation": False,
+                        "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
+}
+"""Argo executor settings of 26.03's ``workflow-controller-configmap`` (restricted Pod Security)."""
+
+
+def install_config(settings: PipelinesSettings, database: MySqlEndpoint, artifacts: S3Endpoint,
+                   app_version: str) -> dict[str, str]:
+    """Data of ``pipeline-install-config``: upstream 26.03's keys, database and bucket from the refs.
+
+    Keys and defaults from the rendered 26.03 ConfigMap; ports are strings (ConfigMap data).
+    """
+    return {
+        "appName": "pipeline",
+        "appVersion": app_version,
+        "dbHost": database.host,
+        "dbPort": str(database.port),
+        "dbType": "mysql",
+        "mysqlHost": database.host,
+        "mysqlPort": str(database.port),
+        "mlmdDb": settings.mlmd_db,
+        "cacheDb": settings.cache_db,
+        "pipelineDb": settings.pipeline_db,
+        "bucketName": artifacts.bucket,
+        "defaultPipelineRoot": "",
+        "autoUpdatePipelineDefaultVersion": "true",
+        "cronScheduleTimezone": "UTC",
+        "cacheImage": "ghcr.io/containerd/busybox",
+        "cacheNodeRestrictions": "false",
+        "ConMaxLifeTime": "120s",
+        "LOG_LEVEL": settings.log_level,
+        "DEFAULT_CACHE_STALENESS": "",
+        "MAXIMUM_CACHE_STALENESS": "",
+        "ARTIFACT_RETENTION_DAYS": str(settings.artifact_retention_days),
+        "ARTIFACTS_PROXY_ENABLED": "false",
+        "defaultSecurityContextRunAsUser": "",
+        "defaultSecurityContextRunAsGroup": "",
+        "defaultSecurityContextRunAsNonRoot": "",
+    }
+
+
+def artifact_repository(artifacts: S3Endpoint) -> dict[str, Any]:
+    """Argo's default artifact repository (``workflow-controller-configmap`` key ``artifactRepository``)."""
+    return {
+        "archiveLogs": True,
+        "s3": {
+            "endpoint": f"{artifacts.host}:{artifacts.port}",
+            "bucket": artifacts.bucket,
+            "region": artifacts.region,
+            "insecure": not artifacts.secure,
+            "keyFormat": KEY_FORMAT,
+            "accessKeySecret": {"name": ARTIFACT_SECRET, "key": "accesskey"},
+            "secretKeySecret": {"name": ARTIFACT_SECRET, "key": "secretkey"},
+        },
+    }
+
+
+def database_user(settings: PipelinesSettings, database: MySqlEndpoint) -> MySqlUserRef:
+    """The MySQL user Pipelines logs in as, checked to own Pipelines' databases.
+
+    Raises:
+        ValueError: the user is not in ``components.mysql.users`` or lacks a database.
+    """
+    user = database.users.get(settings.database_user)
+    if user is None:
+        raise ValueError(f"components.pipelines.database_user {settings.database_user!r} is not one of "
+                         f"components.mysql.users ({', '.join(sorted(database.users))})")
+    missing = [db for db in (settings.pipeline_db, settings.cache_db, settings.mlmd_db) if db not in user.databases]
+    if missing:
+        raise ValueError(f"MySQL user {user.username!r} does not own Pipelines' databases {missing}; add them to "
+                         f"its databases in components.mysql.users")
+    return user
+
+
+class Pipelines(Construct):
+    """Kubeflow Pipelines in the shared namespace, on the platform's MySQL and object store.
+
+    Args:
+        source: chart source at ``release.versions.pipelines`` (kustomize base ``pipelines``).
+        database: MySQL endpoint; the ``settings.database_user`` user's Secret is copied.
+        artifacts: S3 endpoint, bucket and credentials for artifacts.
+        depends_on: what must exist first (Istio's gateways, cert-manager's issuer).
+
+    Attributes:
+        install_config, workflow_config: the kfstack-owned ConfigMaps.
+        database_secret, artifact_secret: the kfstack-owned Secrets (values are references to
+            the ``random_password`` results the refs carry, never literals).
+        object_store_service: ExternalName Service ``seaweedfs`` → ``artifacts.host``.
+        releases: :class:`KustomizeReleases` (``pipelines-crds`` → ``pipelines``).
+        ready: the last release.
+
+    Raises:
+        ValueError: namespace not created by the baseline, or a database user problem.
+        SourceError: the base is not pinned / not vendored / without parts in mode mirror.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, source: ChartSource,
+                 settings: PipelinesSettings, database: MySqlEndpoint, artifacts: S3Endpoint,
+                 depends_on: Sequence[ITerraformDependable] = ()) -> None:
+        super().__init__(scope, id_)
+        ns = cluster.shared_namespaces.get(settings.namespace)
+        if ns is None:
+            raise ValueError(f"pipelines namespace {settings.namespace!r} is not created by the cluster baseline; "
+                             f"add it to components.cluster_baseline.shared_namespaces")
+        user = database_user(settings, database)
+        labels = {**MANAGED_BY, **APP_LABELS}
+
+        def meta(cls, name: str):
+            return cls(name=name, namespace=ns.name, labels=dict(sorted(labels.items())))
+
+        self.install_config = ConfigMapV1(
+            self, "InstallConfig", provider=cluster.kubernetes, metadata=meta(ConfigMapV1Metadata, INSTALL_CONFIG),
+            data=dict(sorted(install_config(settings, database, artifacts, source.app_version).items())),
+            depends_on=list(ns.ready))
+        self.workflow_config = ConfigMapV1(
+            self, "WorkflowControllerConfig", provider=cluster.kubernetes,
+            metadata=meta(ConfigMapV1Metadata, WORKFLOW_CONFIG),
+            data={"artifactRepository": render_values(artifact_repository(artifacts)),
+                  "executor": render_values(EXECUTOR)},
+            depends_on=list(ns.ready))
+        self.database_secret = SecretV1(
+            self, "DatabaseSecret", provider=cluster.kubernetes, metadata=meta(SecretV1Metadata, DB_SECRET),
+            type="Opaque", data={"password": user.password, "username": user.username},
+            depends_on=list(ns.ready))
+        self.artifact_secret = SecretV1(
+            self, "ArtifactSecret", provider=cluster.kubernetes, metadata=meta(SecretV1Metadata, ARTIFACT_SECRET),
+            type="Opaque", data={"accesskey": artifacts.access_key, "secretkey": artifacts.secret_key},
+            depends_on=list(ns.ready))
+        self.object_store_service = ServiceV1(
+            self, "ObjectStoreService", provider=cluster.kubernetes,
+            metadata=meta(ServiceV1Metadata, OBJECT_STORE_SERVICE),
+            spec=ServiceV1Spec(type="ExternalName", external_name=artifacts.host),
+            wait_for_load_balancer=False, depends_on=list(ns.ready))
+        wiring = [self.install_config, self.workflow_config, self.database_secret, self.artifact_secret,
+                  self.object_store_service]
+        self.releases = KustomizeReleases(
+            self, "Releases", cluster=cluster, base=BASE, charts=source.kustomize(BASE), namespace=ns,
+            timeout_s=settings.install_timeout_s,
+            depends_on=unique([*depends_on, *database.ready, *artifacts.ready, *wiring]))
+        self.ready: tuple[ITerraformDependable, ...] = (self.releases.last,)
