@@ -28,6 +28,9 @@ from kfstack.cluster.nodes import node_manifests
 from kfstack.cluster.pki import Pki
 from kfstack.config.environment import NodePool
 
+STAGES = Path(__file__).with_name("kwok-stages.yaml")
+"""kwok lifecycle Stages: nodes Ready, scheduled pods Running+Ready, Job pods complete, deletions finish."""
+
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 """Processes in start order (stopped in reverse)."""
 
@@ -200,6 +203,9 @@ class LocalCluster:
             "--service-cluster-ip-range=10.96.0.0/16", "--authorization-mode=Node,RBAC",
             "--allow-privileged=true", "--enable-priority-and-fairness=false",
             "--endpoint-reconciler-type=none",
+            # No node lifecycle controller runs (kwok nodes have no kubelet), so nothing would
+            # lift the not-ready taint this plugin puts on new nodes.
+            "--disable-admission-plugins=TaintNodesByCondition",
         ])
         self._wait("kube-apiserver /readyz", self.apiserver_ready, "kube-apiserver", timeout_s=120)
         self._start("kube-controller-manager", [
@@ -220,9 +226,9 @@ class LocalCluster:
         ])
         self._start("kwok", [
             f"--kubeconfig={self.state_dir / 'kwok.kubeconfig'}",
+            f"--config={STAGES}",
             "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-            "--disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom",
             "--cidr=10.244.0.0/16", "--node-ip=10.0.0.1",
             f"--server-address=127.0.0.1:{p.kwok}",
         ])
