@@ -17,6 +17,16 @@ from tests.conftest import ROOT, depends_on, release, release_address, release_v
 KNATIVE = {"components": {"kserve": {"mode": "knative"}}}
 
 
+def _off(*names: str) -> dict:
+    """Switch off other components that depend on what a test removes (only those this schema has)."""
+    from kfstack.config.environment import Components
+
+    return {n: {"enabled": False} for n in names if n in Components.model_fields}
+
+
+DEPENDENTS = ("pipelines", "katib", "auth", "dashboard")
+
+
 def _names(stack: dict) -> set[str]:
     return {r["name"] for r in resources(stack, "helm_release").values()}
 
@@ -139,7 +149,7 @@ def test_s3_secret_copies_the_store_keys_by_reference(synth_env, env):
 
 
 def test_without_object_store_no_s3_wiring(synth_config):
-    stack = synth_config({"components": {"object_store": {"enabled": False}}})
+    stack = synth_config({"components": {"object_store": {"enabled": False}, **_off(*DEPENDENTS)}})
     assert "storage" not in release_values(stack, "kserve")["kserve"]
     assert not [s for s in resources(stack, "kubernetes_secret_v1").values()
                 if s["metadata"]["name"] == "kserve-s3-credentials"]
@@ -198,15 +208,14 @@ def _load_error(tmp_path: Path, overrides: dict) -> ConfigError:
 
 
 def test_knative_mode_without_istio_is_a_config_error(tmp_path):
-    err = _load_error(tmp_path, {"istio": {"enabled": False}, "auth": {"enabled": False},
-                                 "dashboard": {"enabled": False}, "kserve": {"mode": "knative"}})
+    err = _load_error(tmp_path, {"istio": {"enabled": False}, **_off(*DEPENDENTS), "kserve": {"mode": "knative"}})
     (p,) = err.problems
     assert p.file == "environments/broken.yaml" and p.path == ("components",)
     assert "components.kserve.mode is knative" in p.message and "components.istio.enabled: true" in p.message
 
 
 def test_kserve_without_cert_manager_is_a_config_error(tmp_path):
-    err = _load_error(tmp_path, {"cert_manager": {"enabled": False}})
+    err = _load_error(tmp_path, {"cert_manager": {"enabled": False}, **_off(*DEPENDENTS)})
     (p,) = err.problems
     assert "kserve is enabled but cert_manager is not" in p.message
 

@@ -255,7 +255,7 @@ class Training(Construct):
         self.v1_releases: list[HelmChart] = []
         if settings.training_operator_v1:
             v1_ns = _shared(cluster, settings.v1_namespace, "v1_namespace")
-            v1 = Construct(self, "TrainingOperatorV1")
+            v1 = Construct(self, "TrainingOperator")
             after = unique(list(depends_on))
             for chart in v1_source.kustomize(V1_BASE):
                 release = HelmChart(v1, part_id(V1_BASE, chart.name), cluster=cluster, chart=chart,

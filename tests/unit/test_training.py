@@ -1,0 +1,216 @@
+"""Training: Trainer v2 (kubeflow-trainer chart), Training Operator v1 (kustomize parts), GPU pool scheduling."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from kfstack.config.environment import EnvironmentConfig
+from kfstack.sources.charts import ChartResolver
+from kfstack.sources.lock import load_lock
+from tests.conftest import ROOT, depends_on, env_dict, release, release_address, release_values, resources
+
+V1 = {"components": {"training": {"training_operator_v1": True}}}
+V1_PARTS = ["training-operator-crds", *(f"training-operator-crds-{i}" for i in range(2, 7)), "training-operator"]
+
+
+def _build(overrides: dict | None = None, base_env: str = "dev"):
+    """Build (not only synthesize) a stack, to read the Training construct's typed outputs."""
+    from cdktf import Testing
+
+    from kfstack.stacks import PlatformStack, ProjectPaths
+
+    data = env_dict(overrides, base_env)
+    data["name"] = "test"
+    return PlatformStack(Testing.app(), EnvironmentConfig.model_validate(data), lock=load_lock(ROOT / "sources.lock"),
+                         paths=ProjectPaths(ROOT))
+
+
+def _names(stack: dict) -> set[str]:
+    return {r["name"] for r in resources(stack, "helm_release").values()}
+
+
+def _has_scheduling(stack: dict) -> bool:
+    return any(c["metadata"]["name"] == "kfstack-training-scheduling"
+               for c in resources(stack, "kubernetes_config_map_v1").values())
+
+
+def _scheduling(stack: dict) -> dict:
+    (cm,) = [c for c in resources(stack, "kubernetes_config_map_v1").values()
+             if c["metadata"]["name"] == "kfstack-training-scheduling"]
+    return cm
+
+
+# --- Trainer v2 ------------------------------------------------------------------------------
+
+def test_trainer_chart_pin_and_release():
+    ref = ChartResolver(load_lock(ROOT / "sources.lock"), mode="upstream").chart("kubeflow-trainer", "2.1.0")
+    assert (ref.repository, ref.name, ref.version) == ("oci://ghcr.io/kubeflow/charts", "kubeflow-trainer", "2.1.0")
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod", "local"])
+def test_every_environment_installs_trainer_v2_with_jobset(synth_env, env):
+    stack = synth_env(env)
+    rel = release(stack, "kubeflow-trainer")
+    assert (rel["chart"], rel["version"]) == ("kubeflow-trainer", "2.1.0")
+    assert rel["namespace"].startswith("${kubernetes_namespace_v1.Training_Namespace")
+    assert release_values(stack, "kubeflow-trainer")["jobset"]["install"] is True
+    ns = [n for n in resources(stack, "kubernetes_namespace_v1").values()
+          if n["metadata"]["name"] == "kubeflow-system"]
+    assert len(ns) == 1
+
+
+def test_trainer_installs_after_cert_manager_and_istio(synth_env):
+    deps = depends_on(synth_env("dev"), "kubeflow-trainer")
+    for needle in ("CertManager_Issuer", "Istio_IngressGateway", "Istio_ClusterLocalGateway"):
+        assert any(needle in d for d in deps), needle
+
+
+def test_prod_trainer_and_jobset_images_from_the_mirror(synth_env):
+    v = release_values(synth_env("prod"), "kubeflow-trainer")
+    assert v["image"] == {"registry": "registry.internal", "repository": "kubeflow/trainer/trainer-controller-manager",
+                          "pullSecrets": [{"name": "registry-internal"}]}
+    assert v["jobset"]["image"] == {"repository": "registry.internal/jobset/jobset", "tag": "v0.10.1",
+                                    "pullSecrets": [{"name": "registry-internal"}]}
+
+
+def test_dev_trainer_keeps_upstream_images(synth_env):
+    assert release_values(synth_env("dev"), "kubeflow-trainer") == {"jobset": {"install": True}}
+
+
+# --- GPU scheduling from the node pools --------------------------------------------------------
+
+def test_one_cluster_training_runtime_per_gpu_pool(synth_env):
+    stack = synth_env("staging")
+    runtimes = {m["metadata"]["name"]: m for m in release_values(stack, "kfstack-training-runtimes")["manifests"]}
+    assert set(runtimes) == {"torch-distributed-gpu-a100", "torch-distributed-gpu-t4-shared"}
+    a100 = runtimes["torch-distributed-gpu-a100"]
+    assert (a100["apiVersion"], a100["kind"]) == ("trainer.kubeflow.org/v1alpha1", "ClusterTrainingRuntime")
+    pod = a100["spec"]["template"]["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"kfstack.io/node-pool": "gpu-a100", "nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB"}
+    assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present",
+                                   "effect": "NoSchedule"}]
+    assert pod["priorityClassName"] == "kfstack-training"
+    assert pod["containers"][0]["image"] == "registry.internal/pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime"
+    t4 = runtimes["torch-distributed-gpu-t4-shared"]["spec"]["template"]["spec"]["replicatedJobs"][0]
+    t4_pod = t4["template"]["spec"]["template"]["spec"]
+    assert t4_pod["nodeSelector"]["nvidia.com/gpu.product"] == "Tesla-T4-SHARED"
+    assert t4_pod["tolerations"][0]["value"] == "shared"
+    assert depends_on(stack, "kfstack-training-runtimes")[-1] == release_address(stack, "kubeflow-trainer")
+
+
+def test_dev_runtime_image_is_docker_hubs(synth_env):
+    (runtime,) = release_values(synth_env("dev"), "kfstack-training-runtimes")["manifests"]
+    pod = runtime["spec"]["template"]["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["image"] == "pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime"
+    assert pod["nodeSelector"]["nvidia.com/gpu.product"] == "Tesla-T4"
+
+
+def test_scheduling_config_map_has_one_fragment_per_pool(synth_env):
+    cm = _scheduling(synth_env("staging"))
+    assert set(cm["data"]) == {"gpu-a100.yaml", "gpu-t4-shared.yaml"}
+    t4 = yaml.safe_load(cm["data"]["gpu-t4-shared.yaml"])
+    assert t4["gpuResource"] == "nvidia.com/gpu" and t4["gpusPerNode"] == 4  # 1 GPU x 4 time-slices
+    assert t4["clusterTrainingRuntime"] == "torch-distributed-gpu-t4-shared"
+    assert cm["metadata"]["namespace"].startswith("${kubernetes_namespace_v1.ClusterBaseline_Namespace-kubeflow")
+
+
+def test_mig_mixed_pool_requests_its_mig_resource(synth_config):
+    pools = env_dict()["node_pools"] + [{
+        "name": "gpu-mig", "kind": "gpu", "count": 1, "taints": [{"key": "nvidia.com/gpu", "value": "mig"}],
+        "gpu": {"product": "NVIDIA-A100-SXM4-80GB", "per_node": 8, "sharing": "mig", "mig_strategy": "mixed",
+                "mig_devices": {"3g.40gb": 2}}}]
+    cm = _scheduling(synth_config({"node_pools": pools}))
+    mig = yaml.safe_load(cm["data"]["gpu-mig.yaml"])
+    assert (mig["gpuResource"], mig["gpusPerNode"]) == ("nvidia.com/mig-3g.40gb", 16)
+
+
+def test_seed_pytorch_job_targets_the_prod_a100_pool():
+    """The seed's PyTorchJob: 1 master + 3 workers x 4 GPUs on NVIDIA-A100-SXM4-80GB."""
+    a100 = _build(base_env="prod").training.pools["gpu-a100"]
+    job = a100.pytorch_job("ddp", "team-a", image="registry.internal/acme/train:1", workers=3, gpus=4)
+    assert (job["apiVersion"], job["kind"]) == ("kubeflow.org/v1", "PyTorchJob")
+    specs = job["spec"]["pytorchReplicaSpecs"]
+    assert (specs["Master"]["replicas"], specs["Worker"]["replicas"]) == (1, 3)
+    for spec in specs.values():
+        pod = spec["template"]["spec"]
+        assert pod["nodeSelector"] == {"kfstack.io/node-pool": "gpu-a100",
+                                       "nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB"}
+        assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present",
+                                       "effect": "NoSchedule"}]
+        assert pod["priorityClassName"] == "kfstack-training"
+        assert pod["containers"][0]["resources"] == {"limits": {"nvidia.com/gpu": 4}}
+    with pytest.raises(ValueError, match="offer 8"):
+        a100.pytorch_job("big", "team-a", image="x", workers=1, gpus=9)
+
+
+def test_no_gpu_pools_no_runtimes_or_scheduling(synth_config):
+    stack = synth_config({"node_pools": [{"name": "system", "count": 3}]})
+    assert "kfstack-training-runtimes" not in _names(stack)
+    assert not _has_scheduling(stack)
+    assert "kubeflow-trainer" in _names(stack)
+
+
+# --- Training Operator v1 and toggles ----------------------------------------------------------
+
+def test_training_operator_v1_parts_are_chained_crds_first(synth_config):
+    stack = synth_config(V1)
+    for prev, part in zip(V1_PARTS, V1_PARTS[1:]):
+        assert release_address(stack, prev) in depends_on(stack, part), part
+    first = release(stack, V1_PARTS[0])
+    assert (first["repository"], first["version"]) == ("https://charts.dev.internal/kfstack", "1.9.2")
+    assert first["namespace"].startswith("${kubernetes_namespace_v1.ClusterBaseline_Namespace-kubeflow")
+    assert any("Istio_IngressGateway" in d for d in depends_on(stack, V1_PARTS[0]))
+    ids = {rid for rid, r in resources(stack, "helm_release").items() if r["name"] in V1_PARTS}
+    assert any(rid.startswith("Training_TrainingOperator_Crds2_") for rid in ids)
+    assert any(rid.startswith("Training_TrainingOperator_Release_") for rid in ids)
+
+
+def test_training_operator_v1_alone(synth_config):
+    stack = synth_config({"components": {"training": {"training_operator_v1": True, "trainer_v2": False}}})
+    names = _names(stack)
+    assert "training-operator" in names
+    assert not {"kubeflow-trainer", "kfstack-training-runtimes"} & names
+    assert "clusterTrainingRuntime" not in _scheduling(stack)["data"]["gpu-t4.yaml"]
+
+
+def test_default_is_trainer_v2_only(synth_env):
+    names = _names(synth_env("dev"))
+    assert "kubeflow-trainer" in names and "training-operator" not in names
+
+
+def test_disabled_training_installs_nothing(synth_config):
+    stack = synth_config({"components": {"training": {"enabled": False}}})
+    assert not {"kubeflow-trainer", "kfstack-training-runtimes", "training-operator"} & _names(stack)
+    assert not _has_scheduling(stack)
+
+
+def test_nothing_to_install_is_a_config_error(tmp_path):
+    import shutil
+
+    from kfstack.config import ConfigError
+    from kfstack.config.loader import load_environment
+
+    env_dir = tmp_path / "environments"
+    env_dir.mkdir()
+    shutil.copy(ROOT / "environments" / "base.yaml", env_dir / "base.yaml")
+    data = yaml.safe_load((ROOT / "environments" / "dev.yaml").read_text())
+    data.setdefault("components", {})["training"] = {"trainer_v2": False}
+    (env_dir / "broken.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as info:
+        load_environment(env_dir, "broken", display_root=tmp_path)
+    (p,) = info.value.problems
+    assert p.file == "environments/broken.yaml" and p.path == ("components", "training")
+    assert "trainer_v2 and training_operator_v1 are both false" in p.message
+
+
+def test_v1_namespace_must_be_shared(synth_config):
+    with pytest.raises(ValueError, match="components.training.v1_namespace"):
+        synth_config({"components": {"training": {"training_operator_v1": True, "v1_namespace": "training"}}})
+
+
+def test_prod_runs_both_operators_for_the_seed_pytorch_job(synth_env):
+    names = _names(synth_env("prod"))
+    assert {"kubeflow-trainer", "kfstack-training-runtimes", *V1_PARTS} <= names
+    first = release(synth_env("prod"), V1_PARTS[0])
+    assert (first["repository"], first["version"]) == ("oci://registry.internal/charts", "1.9.2")
