@@ -19,12 +19,10 @@ from kfstack.constructs.cluster_baseline.settings import ClusterBaselineSettings
 from kfstack.constructs.dashboard.settings import DashboardSettings
 from kfstack.constructs.gpu_operator.settings import GpuOperatorSettings
 from kfstack.constructs.istio.settings import IstioSettings
-from kfstack.constructs.kserve.settings import KServeMode, KServeSettings
 from kfstack.constructs.katib.settings import KatibSettings
 from kfstack.constructs.kserve.settings import KServeMode, KServeSettings
 from kfstack.constructs.mysql.settings import MySqlSettings
 from kfstack.constructs.object_store.settings import ObjectStoreSettings
-from kfstack.constructs.training.settings import TrainingSettings
 from kfstack.constructs.pipelines.settings import PipelinesSettings
 from kfstack.constructs.training.settings import TrainingSettings
 from kfstack.model import DnsLabel, LabelKey, Settings, Taint, Version
@@ -363,8 +361,6 @@ class Components(Settings):
     ceph: CephSettings = Field(CephSettings())
     object_store: ObjectStoreSettings = Field(ObjectStoreSettings())
     mysql: MySqlSettings = Field(MySqlSettings())
-    kserve: KServeSettings = Field(KServeSettings())
-    training: TrainingSettings = Field(TrainingSettings())
     pipelines: PipelinesSettings = Field(PipelinesSettings())
     katib: KatibSettings = Field(KatibSettings())
     kserve: KServeSettings = Field(KServeSettings())

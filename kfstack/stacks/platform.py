@@ -29,9 +29,6 @@ from kfstack.constructs.core.refs import StorageClassRef
 from kfstack.constructs.dashboard.construct import Dashboard
 from kfstack.constructs.gpu_operator.construct import GpuOperator
 from kfstack.constructs.istio.construct import Istio
-from kfstack.constructs.knative.construct import Knative
-from kfstack.constructs.kserve.construct import KServe
-from kfstack.constructs.kserve.settings import KServeMode
 from kfstack.constructs.katib.construct import Katib
 from kfstack.constructs.knative.construct import Knative
 from kfstack.constructs.kserve.construct import KServe
@@ -39,7 +36,6 @@ from kfstack.constructs.kserve.settings import KServeMode
 from kfstack.constructs.mysql.construct import MySql
 from kfstack.constructs.object_store.construct import ObjectStore
 from kfstack.constructs.object_store.settings import ObjectStoreBackend
-from kfstack.constructs.training.construct import Training
 from kfstack.constructs.pipelines.construct import Pipelines
 from kfstack.constructs.training.construct import Training
 from kfstack.sources.charts import ChartResolver, ChartSource
@@ -134,29 +130,6 @@ class PlatformStack(TerraformStack):
         if c.mysql.enabled:
             self.mysql = MySql(self, "MySql", cluster=cluster, source=ChartSource(resolver, versions.mysql_operator),
                                settings=c.mysql, depends_on=data_after)
-        # Serving: (Knative operator → KnativeServing →) kserve-crd → kserve, after cert-manager's issuer,
-        # Istio's gateways and the object store (model storage). Config validation guarantees
-        # cert-manager and Istio when KServe is enabled.
-        if c.kserve.enabled:
-            local_gateway = self.istio.cluster_local
-            if c.kserve.mode is KServeMode.knative:
-                self.knative = Knative(self, "Knative", cluster=cluster, source=ChartSource(resolver, versions.knative),
-                                       settings=c.kserve.knative, ingress=self.istio.ingress,
-                                       local=self.istio.cluster_local, domain=c.kserve.ingress_domain,
-                                       timeout_s=c.kserve.install_timeout_s, depends_on=after)
-                local_gateway = self.knative.local_gateway
-            self.kserve = KServe(self, "KServe", cluster=cluster, source=ChartSource(resolver, versions.kserve),
-                                 settings=c.kserve, issuer=self.cert_manager.issuer, ingress=self.istio.ingress,
-                                 local_gateway=local_gateway,
-                                 storage=self.object_store.endpoint if c.object_store.enabled else None)
-        # Training: Trainer v2 and/or Training Operator v1, after cert-manager and Istio; GPU
-        # scheduling from the node pools (ClusterHandle.gpu_pools).
-        if c.training.enabled:
-            training_after = (*after, *(self.istio.ready if c.istio.enabled else ()))
-            self.training = Training(self, "Training", cluster=cluster,
-                                     trainer_source=ChartSource(resolver, versions.trainer),
-                                     v1_source=ChartSource(resolver, versions.training_operator),
-                                     settings=c.training, depends_on=training_after)
         # Pipelines and Katib (kustomize-only upstream) into the shared namespace, after Istio's
         # gateways, cert-manager's issuer and the data services they are wired to. Config
         # validation guarantees those are enabled.
