@@ -79,6 +79,7 @@ class LocalCluster:
     state_dir: Path = field(default_factory=default_state_dir)
     ports: Ports = field(default_factory=Ports)
     log: Callable[[str], None] = print
+    _procs: dict = field(default_factory=dict, repr=False)
 
     @property
     def kubeconfig(self) -> Path:
@@ -110,6 +111,12 @@ class LocalCluster:
             return None
         return pid if Path(cmdline).name == component else None
 
+    def _alive(self, component: str) -> bool:
+        # A process this object started is checked through its Popen (right after the fork
+        # /proc still shows python's command line); others through the pid file.
+        proc = self._procs.get(component)
+        return proc.poll() is None if proc is not None else self.pid(component) is not None
+
     def _start(self, component: str, args: Sequence[str]) -> None:
         if self.pid(component):
             self.log(f"  {component}: already running (pid {self.pid(component)})")
@@ -120,6 +127,7 @@ class LocalCluster:
         with open(self._logfile(component), "ab") as logf:
             proc = subprocess.Popen([binary, *args], stdout=logf, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.state_dir)
+        self._procs[component] = proc
         self._pidfile(component).write_text(str(proc.pid))
         self.log(f"  {component}: started (pid {proc.pid}, log {self._logfile(component)})")
 
@@ -128,7 +136,7 @@ class LocalCluster:
         while time.monotonic() < deadline:
             if check():
                 return
-            if not self.pid(component):
+            if not self._alive(component):
                 raise ClusterError(f"{component} exited while waiting for {what}; see {self._logfile(component)}:\n"
                                    + self._tail(component))
             time.sleep(0.25)
