@@ -9,7 +9,18 @@ from tests.e2e.harness import LocalPlatform
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory):
-    """The started harness; the control plane is stopped at the end if the session started it."""
+    """The started harness; the control plane is stopped at the end if the session started it.
+
+    One e2e session at a time per machine: the local control plane and the chart
+    repository use fixed ports, so a second session waits on ~/.cache/kfstack/e2e.lock.
+    """
+    import fcntl
+    from pathlib import Path
+
+    lock_path = Path.home() / ".cache" / "kfstack" / "e2e.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = open(lock_path, "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     try:
         harness = LocalPlatform(workdir=tmp_path_factory.mktemp("local-platform"))
         harness.start()
@@ -17,6 +28,7 @@ def platform(tmp_path_factory):
         pytest.fail(str(exc))
     yield harness
     harness.stop()
+    lock.close()
 
 
 @pytest.fixture(scope="session")
