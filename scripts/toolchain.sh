@@ -227,7 +227,7 @@ build_provider() {
     (cd "$WRAP" && "$GO" build -p "$JOBS" -trimpath -ldflags "$ldflags" -o "$tmp/$bin" "$module")
     src="go module $module@$pseudo"
   else
-    log "  module proxy route failed: $( (echo "$out" | json || true) 2>&1 | tr '\n\t' '  ')"
+    log "  module proxy route failed: $( { [[ -n $out ]] && echo "$out" | json; cat "$dl/err.log"; } 2>&1 | tr '\n\t' '  ')"
     STEP="$name: local git source (KFSTACK_PROVIDER_SRC) holding commit $commit"
     repo=$(trap - ERR; find_provider_git "$type" "$commit") ||
       die "the Go module proxy does not serve $module@$pseudo and no git repository holding commit $commit was found under KFSTACK_PROVIDER_SRC='${KFSTACK_PROVIDER_SRC:-}' (see scripts/toolchain/README.md)"
@@ -426,30 +426,38 @@ EOF
 }
 
 # -------------------------------------------------------------------- main --
+# (All inside a function so that editing this file while it runs is harmless.)
 usage() { echo "usage: $0 [all|tofu|providers|kube|etcd|kwok]... | env | verify | prune" >&2; exit 2; }
-(($#)) || set -- all
-case $1 in
-  env) print_env; exit 0 ;;
-  verify) verify; exit 0 ;;
-  prune)
-    # The binaries stay; only the Go build cache and wrapper modules go.
-    lock; rm -rf "$ROOT/go-build" "$ROOT/build"; log "pruned $ROOT/go-build and $ROOT/build"; exit 0 ;;
-  -h | --help | help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-esac
-for t in "$@"; do
-  case $t in all | tofu | providers | kube | kubernetes | etcd | kwok) ;; *) usage ;; esac
-done
-lock
-setup_go
-for t in "$@"; do
-  case $t in
-    all) build_tofu; build_providers; build_etcd; build_kube; build_kwok ;;
-    tofu) build_tofu ;;
-    providers) build_providers ;;
-    kube | kubernetes) build_kube ;;
-    etcd) build_etcd ;;
-    kwok) build_kwok ;;
+
+main() {
+  (($#)) || set -- all
+  local t
+  case $1 in
+    env) print_env; exit 0 ;;
+    verify) verify; exit 0 ;;
+    prune)
+      # The binaries stay; only the Go build cache and wrapper modules go.
+      lock; rm -rf "$ROOT/go-build" "$ROOT/build"; log "pruned $ROOT/go-build and $ROOT/build"; exit 0 ;;
+    -h | --help | help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   esac
-done
-STEP=done
-log "$*: done in ${SECONDS}s (cache $ROOT)"
+  for t in "$@"; do
+    case $t in all | tofu | providers | kube | kubernetes | etcd | kwok) ;; *) usage ;; esac
+  done
+  lock
+  setup_go
+  for t in "$@"; do
+    case $t in
+      all) build_tofu; build_providers; build_etcd; build_kube; build_kwok ;;
+      tofu) build_tofu ;;
+      providers) build_providers ;;
+      kube | kubernetes) build_kube ;;
+      etcd) build_etcd ;;
+      kwok) build_kwok ;;
+    esac
+  done
+  STEP=done
+  log "$*: done in ${SECONDS}s (cache $ROOT)"
+}
+
+main "$@"
+exit $?
