@@ -1,6 +1,10 @@
 """Cluster baseline: shared namespaces with PSA labels, priority classes, GPU pool conventions."""
 
+import pytest
+from pydantic import ValidationError
+
 from kfstack.constructs.cluster_baseline.construct import gpu_pool_ref
+from kfstack.constructs.cluster_baseline.settings import ClusterBaselineSettings, SharedNamespace
 from tests.conftest import resources
 
 
@@ -17,6 +21,37 @@ def test_shared_kubeflow_namespace_psa_baseline(synth_env):
     assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
     assert labels["pod-security.kubernetes.io/audit"] == "baseline"
     assert labels["app.kubernetes.io/managed-by"] == "kfstack"
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod", "local"])
+def test_shared_kubeflow_namespace_has_upstreams_labels(synth_env, env):
+    """kubeflow/manifests 26.03 common/kubeflow-namespace: control-plane and istio-injection (sidecars)."""
+    nss = {r["metadata"]["name"]: r for r in resources(synth_env(env), "kubernetes_namespace_v1").values()}
+    labels = nss["kubeflow"]["metadata"]["labels"]
+    assert labels["istio-injection"] == "enabled" and labels["control-plane"] == "kubeflow"
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"  # PSA still from pod_security
+
+
+def test_shared_namespace_labels_default_and_custom(synth_config):
+    assert ClusterBaselineSettings().shared_namespaces[0].labels == {"control-plane": "kubeflow",
+                                                                     "istio-injection": "enabled"}
+    stack = synth_config({"components": {"cluster_baseline": {"shared_namespaces": [
+        {"name": "kubeflow", "labels": {"istio-injection": "enabled"}}, {"name": "ml-shared"}]}}})
+    nss = {r["metadata"]["name"]: r for r in resources(stack, "kubernetes_namespace_v1").values()}
+    assert nss["kubeflow"]["metadata"]["labels"]["istio-injection"] == "enabled"
+    assert "control-plane" not in nss["kubeflow"]["metadata"]["labels"]
+    assert "istio-injection" not in nss["ml-shared"]["metadata"]["labels"]
+
+
+@pytest.mark.parametrize("labels, match", [
+    ({"pod-security.kubernetes.io/enforce": "restricted"}, "set by kfstack or Kubernetes"),
+    ({"app.kubernetes.io/managed-by": "me"}, "set by kfstack or Kubernetes"),
+    ({"istio-injection": "not ok!"}, "String should match pattern"),
+    ({"bad key/x/y": "v"}, "not a valid Kubernetes label key"),
+])
+def test_shared_namespace_labels_are_validated(labels, match):
+    with pytest.raises(ValidationError, match=match):
+        SharedNamespace(name="kubeflow", labels=labels)
 
 
 def test_component_namespaces_wait_for_baseline(synth_env):

@@ -202,6 +202,67 @@ def test_disabled_object_store_installs_nothing(synth_config):
                 if s["metadata"]["name"] == "object-store-credentials"]
 
 
+# --- Kubeflow compatibility Service ----------------------------------------------------------
+# Kubeflow Pipelines 26.03 dials seaweedfs.kubeflow on 9000 (API server, per-namespace Argo
+# artifact repositories), 8333 (profile controller S3) and 8111 (profile controller IAM).
+
+def _compat(stack: dict) -> dict:
+    (svc,) = [s for s in resources(stack, "kubernetes_service_v1").values() if s["metadata"]["name"] == "kubeflow-s3"]
+    return svc
+
+
+def _ports(svc: dict) -> dict[int, tuple[str, str]]:
+    return {p["port"]: (p["name"], p["target_port"]) for p in svc["spec"]["port"]}
+
+
+def test_seaweedfs_compat_service_selects_the_s3_gateway_pods(synth_env):
+    svc = _compat(synth_env("dev"))
+    assert svc["metadata"]["namespace"].startswith("${kubernetes_namespace_v1.ObjectStore_Namespace")
+    assert svc["spec"]["type"] == "ClusterIP"
+    # chart seaweedfs 4.44.0 templates/s3/s3-deployment.yaml pod labels (release "seaweedfs")
+    assert svc["spec"]["selector"] == {"app.kubernetes.io/name": "seaweedfs", "app.kubernetes.io/instance": "seaweedfs",
+                                       "app.kubernetes.io/component": "s3"}
+    # weed s3 serves the IAM API on its S3 port
+    assert _ports(svc) == {9000: ("http-s3-compat", "8333"), 8333: ("http-s3", "8333"), 8111: ("http-iam", "8333")}
+    assert all(p["protocol"] == "TCP" for p in svc["spec"]["port"])
+
+
+def test_seaweedfs_iam_api_is_writable_for_the_profile_controller(synth_env):
+    assert release_values(synth_env("dev"), "seaweedfs")["s3"]["extraArgs"] == ["-iam.readOnly=false"]
+
+
+def test_minio_compat_service_has_no_iam_port(synth_config):
+    svc = _compat(synth_config({"components": {"object_store": {"backend": "minio"}}}))
+    # chart minio 5.4.0 pod labels (release "minio"), API port 9000
+    assert svc["spec"]["selector"] == {"app": "minio", "release": "minio"}
+    assert _ports(svc) == {9000: ("http-s3-compat", "9000"), 8333: ("http-s3", "9000")}
+
+
+def test_ceph_rgw_compat_service_selects_rooks_rgw_pods(synth_config):
+    svc = _compat(synth_config(RGW, base_env="prod"))
+    assert svc["metadata"]["namespace"] == "rook-ceph"
+    # Rook v1.20.6 getLabels(store, namespace, false): the selector of Rook's own rgw Service
+    assert svc["spec"]["selector"] == {"app": "rook-ceph-rgw", "rook_cluster": "rook-ceph", "rook_object_store": "kubeflow",
+                                       "ceph_daemon_id": "kubeflow", "rgw": "kubeflow"}
+    # beast listens on 8080 inside the pod (gateway.port 80 is the Service port)
+    assert _ports(svc) == {9000: ("http-s3-compat", "8080"), 8333: ("http-s3", "8080")}
+
+
+@pytest.mark.parametrize("overrides, base_env, host, targets", [
+    ({}, "dev", "kubeflow-s3.object-store.svc.cluster.local", {9000: 8333, 8333: 8333, 8111: 8333}),
+    ({"components": {"object_store": {"backend": "minio"}}}, "dev", "kubeflow-s3.object-store.svc.cluster.local",
+     {9000: 9000, 8333: 9000}),
+    (RGW, "prod", "kubeflow-s3.rook-ceph.svc.cluster.local", {9000: 8080, 8333: 8080}),
+])
+def test_endpoint_carries_the_compat_service(overrides, base_env, host, targets):
+    store = _build(overrides, base_env=base_env).object_store
+    compat = store.endpoint.kubeflow_compat
+    assert compat is not None and compat.host == host
+    assert {p.port: p.target_port for p in compat.ports} == targets
+    assert compat.target_port(8111) == targets.get(8111)
+    assert compat.ready == (store.kubeflow_service,)
+
+
 # --- settings validation ---------------------------------------------------------------------
 
 def test_even_master_count_is_rejected():

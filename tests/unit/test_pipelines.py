@@ -83,13 +83,32 @@ def test_argo_artifact_repository_and_object_store_service(synth_env):
     assert "{{workflow.namespace}}" in repo["keyFormat"]
     assert yaml.safe_load(cm["data"]["executor"])["securityContext"]["runAsNonRoot"] is True
     _, svc = by_name(stack, "kubernetes_service_v1", "seaweedfs")
-    assert svc["spec"] == {"type": "ExternalName", "external_name": "seaweedfs-s3.object-store.svc.cluster.local"}
+    assert svc["spec"] == {"type": "ExternalName", "external_name": "kubeflow-s3.object-store.svc.cluster.local"}
+
+
+@pytest.mark.parametrize("overrides, base_env, namespace", [
+    ({}, "dev", "object-store"),
+    ({"components": {"object_store": {"backend": "minio"}}}, "dev", "object-store"),
+    ({"components": {"object_store": {"backend": "ceph-rgw", "ceph_rgw": {"gateway_instances": 2}}}}, "prod",
+     "rook-ceph"),
+])
+def test_seaweedfs_external_name_targets_the_compat_service(synth_config, overrides, base_env, namespace):
+    """Kubeflow dials seaweedfs.kubeflow:9000/8333/8111; ExternalName cannot remap ports, so it points at the
+    object store's kubeflow-s3 ClusterIP Service, which publishes those ports, and Pipelines waits for it."""
+    stack = synth_config(overrides, base_env=base_env)
+    _, svc = by_name(stack, "kubernetes_service_v1", "seaweedfs")
+    assert svc["metadata"]["namespace"].startswith("${kubernetes_namespace_v1.ClusterBaseline_Namespace-kubeflow")
+    assert svc["spec"] == {"type": "ExternalName", "external_name": f"kubeflow-s3.{namespace}.svc.cluster.local"}
+    compat_id, compat = by_name(stack, "kubernetes_service_v1", "kubeflow-s3")
+    assert compat["spec"]["type"] == "ClusterIP"
+    assert {p["port"] for p in compat["spec"]["port"]} >= {9000, 8333}
+    assert f"kubernetes_service_v1.{compat_id}" in depends_on(stack, "pipelines-crds")
 
 
 def test_minio_backend_changes_the_wiring_only(synth_config):
     stack = synth_config({"components": {"object_store": {"backend": "minio"}}})
     _, svc = by_name(stack, "kubernetes_service_v1", "seaweedfs")
-    assert svc["spec"]["external_name"] == "minio.object-store.svc.cluster.local"
+    assert svc["spec"]["external_name"] == "kubeflow-s3.object-store.svc.cluster.local"
     _, cm = by_name(stack, "kubernetes_config_map_v1", "workflow-controller-configmap")
     assert yaml.safe_load(cm["data"]["artifactRepository"])["s3"]["endpoint"] == "minio.object-store.svc.cluster.local:9000"
 

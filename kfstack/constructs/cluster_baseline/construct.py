@@ -79,7 +79,8 @@ class ClusterBaseline(Construct):
         # when the list is reordered), e.g. "kubeflow" -> "Namespace-kubeflow".
         namespaces = {
             ns.name: Namespace(self, f"Namespace-{ns.name}",
-                               cluster_provider=kubernetes, name=ns.name, pod_security=ns.pod_security)
+                               cluster_provider=kubernetes, name=ns.name, pod_security=ns.pod_security,
+                               labels=ns.labels)
             for ns in settings.shared_namespaces
         }
         ready = [*self.priority_classes.values(), *(ns.resource for ns in namespaces.values())]

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
 
-from kfstack.model import ComponentSettings, DnsLabel, PodSecurityLevel, Settings
+from pydantic import Field, StringConstraints, model_validator
+
+from kfstack.model import ComponentSettings, DnsLabel, LabelKey, PodSecurityLevel, Settings
+
+LabelValue = Annotated[str, StringConstraints(max_length=63, pattern=r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")]
+"""A Kubernetes label value (<= 63 chars, alphanumerics with ``-_.`` inside)."""
+
+RESERVED_LABEL_PREFIXES = ("pod-security.kubernetes.io/", "app.kubernetes.io/managed-by", "kubernetes.io/metadata.name")
+"""Namespace labels kfstack or Kubernetes set itself (PSA comes from ``pod_security``)."""
+
+KUBEFLOW_NAMESPACE_LABELS = {"control-plane": "kubeflow", "istio-injection": "enabled"}
+"""Non-PSA labels of kubeflow/manifests 26.03 ``common/kubeflow-namespace/base/kubeflow/namespace.yaml``
+(upstream's PSA label there is ``pod-security.kubernetes.io/enforce: restricted``)."""
 
 
 class SharedNamespace(Settings):
@@ -20,6 +32,19 @@ class SharedNamespace(Settings):
         PodSecurityLevel.baseline,
         description="Pod Security Admission level enforced, audited and warned. Default baseline.",
     )
+    labels: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict,
+        description="Extra namespace labels, e.g. istio-injection: enabled (Istio sidecars for every pod). "
+        "Pod Security labels come from pod_security, never from here. Default none.",
+    )
+
+    @model_validator(mode="after")
+    def _no_reserved_labels(self) -> "SharedNamespace":
+        reserved = sorted(k for k in self.labels if k.startswith(RESERVED_LABEL_PREFIXES))
+        if reserved:
+            raise ValueError(f"namespace {self.name!r}: labels {reserved} are set by kfstack or Kubernetes "
+                             "(Pod Security Admission from pod_security); remove them from 'labels'")
+        return self
 
 
 class PriorityClasses(Settings):
@@ -44,12 +69,15 @@ class ClusterBaselineSettings(ComponentSettings):
         components:
           cluster_baseline:
             shared_namespaces:
-              - {name: kubeflow, pod_security: baseline}
+              - name: kubeflow
+                pod_security: baseline
+                labels: {control-plane: kubeflow, istio-injection: enabled}
     """
 
     shared_namespaces: tuple[SharedNamespace, ...] = Field(
-        (SharedNamespace(name="kubeflow", pod_security=PodSecurityLevel.baseline),),
-        description="Namespaces shared by the Kubeflow applications. Default: kubeflow (baseline).",
+        (SharedNamespace(name="kubeflow", pod_security=PodSecurityLevel.baseline, labels=KUBEFLOW_NAMESPACE_LABELS),),
+        description="Namespaces shared by the Kubeflow applications. Default: kubeflow (baseline, "
+        "upstream's control-plane and istio-injection labels).",
     )
     priority_classes: PriorityClasses = Field(
         PriorityClasses(), description="PriorityClass values. Default platform > serving > training."

@@ -181,6 +181,47 @@ class CephClusterRef:
 
 
 @dataclass(frozen=True)
+class PortMapping:
+    """One port of a Service: clients dial ``port``, the selected pods listen on ``target_port``.
+
+    ``name`` follows Istio's protocol-selection convention (``http-...``).
+    """
+
+    name: str
+    port: int
+    target_port: int
+
+
+@dataclass(frozen=True)
+class KubeflowS3Service:
+    """A kfstack-owned ClusterIP Service publishing the S3 (and IAM) ports Kubeflow hard-codes.
+
+    Kubeflow Pipelines 2.16.0 (manifests 26.03) dials ``seaweedfs.kubeflow`` on fixed ports:
+    9000 (API server ``OBJECTSTORECONFIG_PORT``, the per-namespace Argo artifact repositories
+    the profile controller writes), 8333 (profile controller ``S3_ENDPOINT_URL``) and 8111
+    (profile controller ``AWS_ENDPOINT_URL``, the IAM API). An ExternalName Service cannot
+    remap ports, so the object store publishes this Service in its own namespace, selecting
+    the S3 gateway pods of the active backend, and Pipelines' ``seaweedfs`` ExternalName
+    points at ``host``.
+
+    Attributes:
+        host: cluster DNS name of the Service, e.g. ``kubeflow-s3.object-store.svc.cluster.local``.
+        selector: labels of the backend's S3 gateway pods.
+        ports: published ports (8111 only where the backend serves the IAM API).
+        ready: the Service exists once these are applied.
+    """
+
+    host: str
+    selector: dict[str, str]
+    ports: tuple[PortMapping, ...]
+    ready: Sequence[ITerraformDependable]
+
+    def target_port(self, port: int) -> int | None:
+        """Pod port behind published ``port`` (None when not published)."""
+        return next((p.target_port for p in self.ports if p.port == port), None)
+
+
+@dataclass(frozen=True)
 class S3Endpoint:
     """An S3 API endpoint inside the cluster, with one bucket and its credentials.
 
@@ -196,6 +237,8 @@ class S3Endpoint:
         bucket: the Pipelines artifact bucket (``mlpipeline``).
         region: S3 region to sign requests with.
         ready: the store and its bucket exist once these are applied.
+        kubeflow_compat: the Service publishing Kubeflow's hard-coded ports (9000, 8333,
+            8111) in front of the S3 gateway pods; None for a store without one.
     """
 
     host: str
@@ -210,6 +253,7 @@ class S3Endpoint:
     ready: Sequence[ITerraformDependable]
     region: str = "us-east-1"
     secure: bool = False
+    kubeflow_compat: KubeflowS3Service | None = None
 
     @property
     def url(self) -> str:

@@ -27,6 +27,31 @@ Backends and the chart keys used:
   ``<operator namespace>.ceph.rook.io/bucket``) and one ObjectBucketClaim per bucket
   owned by that user (``additionalConfig.bucketOwner``, which the Rook operator must
   allow: rook-ceph chart value ``obcAllowAdditionalConfigFields`` must list ``bucketOwner``).
+
+Kubeflow compatibility Service (``kubeflow-s3``, every backend): Kubeflow Pipelines (manifests
+26.03) hard-codes ``seaweedfs.kubeflow`` on ports 9000 (S3: ``ml-pipeline``'s
+``OBJECTSTORECONFIG_PORT`` and the per-namespace ``artifact-repositories`` the profile
+controller writes), 8333 (S3: profile controller ``S3_ENDPOINT_URL``) and 8111 (IAM:
+profile controller ``AWS_ENDPOINT_URL``, per-namespace access keys and policies). This
+construct publishes a ClusterIP Service in its namespace with those ports, selecting the
+backend's S3 gateway pods (:func:`kubeflow_compat`); Pipelines' ``seaweedfs`` ExternalName
+points at it. Pod labels and ports, from the charts / operator:
+
+- ``seaweedfs`` (chart 4.44.0 ``templates/s3/s3-deployment.yaml``): pods
+  ``app.kubernetes.io/{name: seaweedfs, instance: <release>, component: s3}``, S3 on
+  ``s3.port``. ``weed s3`` serves the IAM API on the same port (``-iam``, on by default) but
+  read-only unless ``-iam.readOnly=false`` (``s3.extraArgs``), which the profile controller
+  needs: 9000, 8333, 8111 → 8333.
+- ``minio`` (chart 5.4.0 ``templates/{deployment,statefulset}.yaml``): pods ``app: minio,
+  release: <release>``, S3 on ``minioAPIPort`` 9000; no AWS IAM API: 9000, 8333 → 9000.
+- ``ceph-rgw`` (Rook v1.20.6 ``pkg/operator/ceph/object/spec.go`` ``getLabels``, the
+  selector of Rook's own Service): pods ``app: rook-ceph-rgw, rook_cluster: <ceph namespace>,
+  rook_object_store / ceph_daemon_id / rgw: <store>``; beast listens on 8080 in the pod
+  (``rgwPortInternalPort``; ``gateway.port`` 80 is the Service port); RGW's IAM API is
+  account-scoped and not what the profile controller expects: 9000, 8333 → 8080.
+
+Without 8111 (minio, ceph-rgw) the profile controller cannot mint per-namespace keys; the
+profile's ``mlpipeline-minio-artifact`` Secret must then be provided some other way.
 """
 
 from __future__ import annotations
@@ -34,10 +59,12 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from cdktf import ITerraformDependable
+from cdktf_cdktf_provider_kubernetes.service_v1 import (ServiceV1, ServiceV1Metadata, ServiceV1Spec,
+                                                        ServiceV1SpecPort)
 from constructs import Construct
 
 from kfstack.constructs.core import ClusterHandle, HelmChart, Namespace, NamespaceRef
-from kfstack.constructs.core.refs import CephClusterRef, S3Endpoint
+from kfstack.constructs.core.refs import CephClusterRef, KubeflowS3Service, PortMapping, S3Endpoint
 from kfstack.constructs.core.secrets import Generated, GeneratedSecret
 from kfstack.constructs.object_store.settings import ObjectStoreBackend, ObjectStoreSettings
 from kfstack.model import PodSecurityLevel
@@ -55,6 +82,8 @@ SEAWEEDFS_S3_PORT = 8333
 MINIO_RELEASE = "minio"
 MINIO_PORT = 9000
 RGW_PORT = 80
+RGW_POD_PORT = 8080
+"""Port beast listens on inside Rook's RGW pods (``rgwPortInternalPort``; not host-networked)."""
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kfstack"}
 SEAWEEDFS_RESIZE_HOOK_IMAGE = ("alpine/k8s", "1.28.4")
 """The chart's default volume.resizeHook.image (docker.io), rewritten to the mirror when set."""
@@ -62,6 +91,38 @@ SEAWEEDFS_RESIZE_HOOK_IMAGE = ("alpine/k8s", "1.28.4")
 
 def _svc(name: str, namespace: str) -> str:
     return f"{name}.{namespace}.svc.cluster.local"
+
+
+KUBEFLOW_COMPAT_SERVICE = "kubeflow-s3"
+"""Name of the kfstack-owned Service publishing Kubeflow's S3/IAM ports (object store namespace)."""
+KUBEFLOW_S3_PORTS = (("http-s3-compat", 9000), ("http-s3", 8333))
+"""S3 ports Kubeflow Pipelines 26.03 dials on ``seaweedfs.kubeflow`` (names as upstream's Service)."""
+KUBEFLOW_IAM_PORT = ("http-iam", 8111)
+"""The IAM port the Pipelines profile controller dials (``AWS_ENDPOINT_URL``)."""
+
+
+def kubeflow_compat_ports(s3_pod_port: int, iam_pod_port: int | None) -> tuple[PortMapping, ...]:
+    """Kubeflow's S3 ports (and IAM's, when the backend serves it) mapped to the pods' ports."""
+    ports = [PortMapping(name, port, s3_pod_port) for name, port in KUBEFLOW_S3_PORTS]
+    if iam_pod_port is not None:
+        name, port = KUBEFLOW_IAM_PORT
+        ports.append(PortMapping(name, port, iam_pod_port))
+    return tuple(ports)
+
+
+def kubeflow_compat(settings: ObjectStoreSettings, namespace: str) -> tuple[dict[str, str], tuple[PortMapping, ...]]:
+    """(pod selector, ports) of the Kubeflow compatibility Service for the active backend (see module doc)."""
+    backend = settings.backend
+    if backend is ObjectStoreBackend.seaweedfs:
+        selector = {"app.kubernetes.io/name": "seaweedfs", "app.kubernetes.io/instance": SEAWEEDFS_RELEASE,
+                    "app.kubernetes.io/component": "s3"}
+        return selector, kubeflow_compat_ports(SEAWEEDFS_S3_PORT, SEAWEEDFS_S3_PORT)
+    if backend is ObjectStoreBackend.minio:
+        return {"app": "minio", "release": MINIO_RELEASE}, kubeflow_compat_ports(MINIO_PORT, None)
+    store = settings.ceph_rgw.store_name
+    selector = {"app": "rook-ceph-rgw", "rook_cluster": namespace, "rook_object_store": store,
+                "ceph_daemon_id": store, "rgw": store}
+    return selector, kubeflow_compat_ports(RGW_POD_PORT, None)
 
 
 def _seaweedfs_storage(settings: ObjectStoreSettings, cluster: ClusterHandle, size_gib: int) -> dict[str, Any]:
@@ -118,6 +179,9 @@ def _seaweedfs_values(settings: ObjectStoreSettings, cluster: ClusterHandle, sec
             "credentials": creds,
             "createBuckets": [{"name": b} for b in settings.buckets],
             "priorityClassName": priority,
+            # Writable embedded IAM API: the Pipelines profile controller creates
+            # per-namespace access keys and policies through it (port 8111 → s3.port).
+            "extraArgs": ["-iam.readOnly=false"],
         },
     }
     if cluster.mirror is not None:
@@ -221,7 +285,8 @@ class ObjectStore(Construct):
         namespace: the component namespace (None for ceph-rgw, which uses Ceph's).
         credentials: the generated Secret (construct id ``Credentials``).
         resource: the main ``helm_release`` (construct id ``Release``'s ``Resource``).
-        endpoint: the typed :class:`S3Endpoint` output.
+        kubeflow_service: the ``kubeflow-s3`` ClusterIP Service (construct id ``KubeflowService``).
+        endpoint: the typed :class:`S3Endpoint` output (``kubeflow_compat`` describes the Service above).
 
     Raises:
         ValueError: backend ceph-rgw without a ``ceph`` cluster.
@@ -275,10 +340,20 @@ class ObjectStore(Construct):
                               timeout_s=timeout, depends_on=after)
             host, port = _svc(f"rook-ceph-rgw-{settings.ceph_rgw.store_name}", ns_name), RGW_PORT
         self.resource = chart.resource
+        selector, ports = kubeflow_compat(settings, ns_name)
+        self.kubeflow_service = ServiceV1(
+            self, "KubeflowService", provider=cluster.kubernetes,
+            metadata=ServiceV1Metadata(name=KUBEFLOW_COMPAT_SERVICE, namespace=ns.name, labels=dict(MANAGED_BY)),
+            spec=ServiceV1Spec(type="ClusterIP", selector=dict(sorted(selector.items())),
+                               port=[ServiceV1SpecPort(name=p.name, port=p.port, target_port=str(p.target_port),
+                                                       protocol="TCP") for p in ports]),
+            wait_for_load_balancer=False, depends_on=list(ns.ready))
         self.endpoint = S3Endpoint(
             host=host, port=port, bucket=settings.buckets[0],
             secret_name=settings.credentials_secret, secret_namespace=ns_name,
             access_key_key=ACCESS_KEY, secret_key_key=SECRET_KEY,
             access_key=self.credentials.value("AccessKey"), secret_key=self.credentials.value("SecretKey"),
             ready=(chart.resource,),
+            kubeflow_compat=KubeflowS3Service(host=_svc(KUBEFLOW_COMPAT_SERVICE, ns_name), selector=selector,
+                                              ports=ports, ready=(self.kubeflow_service,)),
         )

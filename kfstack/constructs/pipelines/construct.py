@@ -16,12 +16,13 @@ services replace them). Facts below are from the rendered 26.03 base:
   (``endpoint`` host:port, ``bucket``, ``insecure``, credentials from the Secret above) and
   ``executor``.
 - Service ``seaweedfs``: the API server (``OBJECTSTORECONFIG_HOST: seaweedfs.kubeflow``,
-  port 9000) and the profile controller (``http://seaweedfs.kubeflow:8333``, IAM on 8111)
-  hard-code this name in their Deployments; kfstack replaces it with an ExternalName
-  Service pointing at the object store's host. ExternalName does not remap ports: the
-  hard-coded ports (9000, 8333, 8111) reach the store only where it listens on them
-  (kfstack's SeaweedFS serves S3 on 8333); changing them means replacing those two
-  Deployments, which kfstack does not do.
+  ``OBJECTSTORECONFIG_PORT: 9000``), the profile controller (``S3_ENDPOINT_URL:
+  http://seaweedfs.kubeflow:8333``, ``AWS_ENDPOINT_URL: http://seaweedfs.kubeflow:8111`` for
+  IAM) and the per-namespace Argo ``artifact-repositories`` it writes (``seaweedfs.kubeflow:9000``)
+  hard-code this name and these ports. ExternalName cannot remap ports, so kfstack points an
+  ExternalName ``seaweedfs`` at the object store's Kubeflow compatibility Service
+  (:attr:`S3Endpoint.kubeflow_compat`, a ClusterIP Service publishing 9000/8333 → the S3 port
+  and 8111 → the IAM port where the backend has one); the Deployments stay upstream's.
 
 Example::
 
@@ -163,12 +164,13 @@ class Pipelines(Construct):
         install_config, workflow_config: the kfstack-owned ConfigMaps.
         database_secret, artifact_secret: the kfstack-owned Secrets (values are references to
             the ``random_password`` results the refs carry, never literals).
-        object_store_service: ExternalName Service ``seaweedfs`` → ``artifacts.host``.
+        object_store_service: ExternalName Service ``seaweedfs`` → ``artifacts.kubeflow_compat.host``.
         releases: :class:`KustomizeReleases` (``pipelines-crds`` → ``pipelines``).
         ready: the last release.
 
     Raises:
-        ValueError: namespace not created by the baseline, or a database user problem.
+        ValueError: namespace not created by the baseline, a database user problem, or an
+            object store without a Kubeflow compatibility Service.
         SourceError: the base is not pinned / not vendored / without parts in mode mirror.
     """
 
@@ -181,6 +183,10 @@ class Pipelines(Construct):
             raise ValueError(f"pipelines namespace {settings.namespace!r} is not created by the cluster baseline; "
                              f"add it to components.cluster_baseline.shared_namespaces")
         user = database_user(settings, database)
+        compat = artifacts.kubeflow_compat
+        if compat is None:
+            raise ValueError("pipelines needs the object store's Kubeflow compatibility Service "
+                             "(S3Endpoint.kubeflow_compat): Kubeflow dials seaweedfs.kubeflow on ports 9000/8333/8111")
         labels = {**MANAGED_BY, **APP_LABELS}
 
         def meta(cls, name: str):
@@ -207,12 +213,12 @@ class Pipelines(Construct):
         self.object_store_service = ServiceV1(
             self, "ObjectStoreService", provider=cluster.kubernetes,
             metadata=meta(ServiceV1Metadata, OBJECT_STORE_SERVICE),
-            spec=ServiceV1Spec(type="ExternalName", external_name=artifacts.host),
+            spec=ServiceV1Spec(type="ExternalName", external_name=compat.host),
             wait_for_load_balancer=False, depends_on=list(ns.ready))
         wiring = [self.install_config, self.workflow_config, self.database_secret, self.artifact_secret,
                   self.object_store_service]
         self.releases = KustomizeReleases(
             self, "Releases", cluster=cluster, base=BASE, charts=source.kustomize(BASE), namespace=ns,
             timeout_s=settings.install_timeout_s,
-            depends_on=unique([*depends_on, *database.ready, *artifacts.ready, *wiring]))
+            depends_on=unique([*depends_on, *database.ready, *artifacts.ready, *compat.ready, *wiring]))
         self.ready: tuple[ITerraformDependable, ...] = (self.releases.last,)
