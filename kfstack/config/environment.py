@@ -8,7 +8,7 @@ after the model validates (they need the whole environment).
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
@@ -310,11 +310,90 @@ class SourcesSettings(Settings):
 class LocalBackend(Settings):
     """Terraform state in a local file, relative to the project root."""
 
+    CREDENTIALS: ClassVar[dict[str, str]] = {}
+
     type: Literal["local"] = "local"
     path: str | None = Field(None, description="State file, relative to the project root. Default state/<env>.tfstate.")
 
 
-Backend = Annotated[Union[LocalBackend], Field(discriminator="type")]
+PgSchemaName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+"""A PostgreSQL schema name kfstack accepts: lower-case identifier, no quoting needed."""
+
+HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+(/\S*)?$")]
+
+
+class PgBackend(Settings):
+    """Terraform state in PostgreSQL (backend ``pg``), locked with advisory locks.
+
+    The connection string (with its password) is never in a file: Terraform reads
+    ``PG_CONN_STR`` from the environment at run time, e.g.
+    ``postgres://kfstack@db.internal/terraform?sslmode=verify-full``.
+    """
+
+    CREDENTIALS: ClassVar[dict[str, str]] = {"conn_str": "PG_CONN_STR", "password": "PG_CONN_STR"}
+
+    type: Literal["pg"]
+    schema_name: PgSchemaName | None = Field(
+        None, description="Schema holding the states table. Default kfstack_<env> (dashes become underscores).")
+
+    def schema_for(self, env_name: str) -> str:
+        """The schema this environment's state lives in."""
+        return self.schema_name or f"kfstack_{env_name.replace('-', '_')}"
+
+
+class S3Backend(Settings):
+    """Terraform state in S3-compatible on-prem object storage (Ceph RGW, SeaweedFS, MinIO), backend ``s3``.
+
+    Locking uses a lock file next to the state (``use_lockfile``, OpenTofu >= 1.10), no DynamoDB.
+    Credentials come from ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` at run time. The
+    ``skip_*`` flags turn off AWS-only checks (STS, IMDS, region list, account id) that a
+    non-AWS endpoint cannot answer; ``skip_s3_checksum`` for stores without the newer checksum headers.
+    """
+
+    CREDENTIALS: ClassVar[dict[str, str]] = {
+        "access_key": "AWS_ACCESS_KEY_ID", "secret_key": "AWS_SECRET_ACCESS_KEY", "token": "AWS_SESSION_TOKEN",
+        "sse_customer_key": "AWS_SSE_CUSTOMER_KEY"}
+
+    type: Literal["s3"]
+    bucket: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] = Field(
+        ..., description="Bucket (must exist). Required.")
+    key: Annotated[str, StringConstraints(pattern=r"^[^/\s][^\s]*$")] | None = Field(
+        None, description="Object key of the state. Default kfstack/<env>.tfstate.")
+    region: str = Field("us-east-1", min_length=1, description="Region name the endpoint expects. Default us-east-1.")
+    endpoint: HttpsUrl = Field(..., description="S3 endpoint URL, e.g. https://rgw.internal. Required.")
+    use_path_style: bool = Field(True, description="Path-style URLs (bucket in the path, not the host name). Default true.")
+    use_lockfile: bool = Field(True, description="Lock with a .tflock object next to the state. Default true.")
+    skip_credentials_validation: bool = Field(True, description="Skip the STS call. Default true (non-AWS).")
+    skip_region_validation: bool = Field(True, description="Accept any region name. Default true (non-AWS).")
+    skip_requesting_account_id: bool = Field(True, description="Skip the IAM/STS account lookup. Default true.")
+    skip_metadata_api_check: bool = Field(True, description="Do not ask the EC2 metadata service. Default true.")
+    skip_s3_checksum: bool = Field(True, description="Do not send the newer S3 checksum headers. Default true.")
+
+    def key_for(self, env_name: str) -> str:
+        """The state object's key for this environment."""
+        return self.key or f"kfstack/{env_name}.tfstate"
+
+
+class KubernetesStateBackend(Settings):
+    """Terraform state in a Secret of the cluster (backend ``kubernetes``), locked with a Lease.
+
+    The Secret is ``tfstate-default-<secret_suffix>`` in ``namespace`` (which must exist).
+    The kubeconfig and context are the environment's ``cluster`` connection; no
+    token or client key in files.
+    """
+
+    CREDENTIALS: ClassVar[dict[str, str]] = {
+        "token": "KUBE_TOKEN", "client_key": "KUBE_CLIENT_KEY_DATA", "client_certificate": "KUBE_CLIENT_CERT_DATA",
+        "password": "KUBE_PASSWORD"}
+    FROM_CLUSTER: ClassVar[dict[str, str]] = {"config_path": "cluster.kubeconfig", "config_context": "cluster.context"}
+
+    type: Literal["kubernetes"]
+    secret_suffix: DnsLabel | None = Field(None, description="Suffix of the state Secret's name. Default <env>.")
+    namespace: DnsLabel = Field("default", description="Namespace of the state Secret and lock Lease. Default default.")
+
+
+Backend = Annotated[Union[LocalBackend, PgBackend, S3Backend, KubernetesStateBackend], Field(discriminator="type")]
+
 
 
 class ReleaseVersions(Settings):

@@ -140,8 +140,21 @@ def _object_store_redundant(env: "EnvironmentConfig") -> list[Violation]:
     return out
 
 
+def _shared_locked_state(env: "EnvironmentConfig") -> list[Violation]:
+    """Production state is shared and locked: pg, s3 (with its lock file) or kubernetes, never a local file."""
+    backend = env.backend
+    if backend.type == "local":
+        return [(("backend", "type"),
+                 "production keeps Terraform state in a shared, locked backend (pg, s3 or kubernetes); a local "
+                 "state file lives on one machine and two operators can apply at once")]
+    if backend.type == "s3" and not backend.use_lockfile:
+        return [(("backend", "use_lockfile"),
+                 "production locks its state: set use_lockfile: true (a .tflock object next to the state)")]
+    return []
+
+
 RULES: list[Rule] = [_cert_manager_ha, _istio_ha, _gpu_pools_tainted, _ceph_explicit_and_redundant,
-                     _mysql_ha, _object_store_redundant]
+                     _mysql_ha, _object_store_redundant, _shared_locked_state]
 
 
 def check_guardrails(env: "EnvironmentConfig") -> list[Violation]:

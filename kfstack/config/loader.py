@@ -14,7 +14,8 @@ from typing import Any, Iterable, Mapping
 import yaml
 from pydantic import ValidationError
 
-from kfstack.config.environment import Components, EnvironmentConfig
+from kfstack.config.environment import (Components, EnvironmentConfig, KubernetesStateBackend, LocalBackend,
+                                        PgBackend, S3Backend)
 from kfstack.config.errors import ConfigError, Loc, Problem
 from kfstack.config.guardrails import check_guardrails
 
@@ -99,10 +100,30 @@ def _locate(loc: Loc, docs: list[_Doc]) -> tuple[str, int | None]:
     return best[1], best[2]
 
 
+_BACKENDS: dict[str, type] = {m.model_fields["type"].annotation.__args__[0]: m  # type: ignore[union-attr]
+                              for m in (LocalBackend, PgBackend, S3Backend, KubernetesStateBackend)}
+
+
+def _backend_message(loc: tuple[Any, ...]) -> str | None:
+    """A credential (or cluster setting) written into ``backend``: say where it comes from instead."""
+    if len(loc) != 3 or loc[0] != "backend" or loc[1] not in _BACKENDS:
+        return None
+    model, key = _BACKENDS[loc[1]], loc[2]
+    if key in model.CREDENTIALS:
+        return (f"{key} is a credential and never goes in an environment file: remove it and set "
+                f"{model.CREDENTIALS[key]} in the environment at run time")
+    if key in getattr(model, "FROM_CLUSTER", {}):
+        return f"the kubernetes backend takes {key} from the environment's {model.FROM_CLUSTER[key]}; remove it"
+    return None
+
+
 def _message(err: Mapping[str, Any]) -> str:
     kind = err["type"]
     loc = err["loc"]
     if kind == "extra_forbidden":
+        backend = _backend_message(tuple(loc))
+        if backend:
+            return backend
         if len(loc) == 2 and loc[0] == "components":
             known = ", ".join(Components.model_fields)
             return f"unknown component {loc[1]!r}; known components: {known}"
@@ -118,8 +139,11 @@ def _message(err: Mapping[str, Any]) -> str:
 
 
 def _clean_loc(loc: Iterable[Any]) -> Loc:
-    # Discriminated unions add the tag ("local") to the location; drop it.
-    return tuple(p for p in loc if not (isinstance(p, str) and p in {"local"}))
+    # The backend's discriminated union adds the tag (backend.<type>.key) to the location; drop it.
+    loc = tuple(loc)
+    if len(loc) >= 2 and loc[0] == "backend" and loc[1] in _BACKENDS:
+        return (loc[0], *loc[2:])
+    return loc
 
 
 def load_environment(env_dir: Path, name: str, *, display_root: Path | None = None) -> EnvironmentConfig:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from cdktf import LocalBackend, TerraformStack
+from cdktf import TerraformStack
 from cdktf_cdktf_provider_helm.provider import HelmProvider, HelmProviderKubernetes
 from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider
 from cdktf_cdktf_provider_random.provider import RandomProvider
@@ -40,6 +40,7 @@ from kfstack.constructs.pipelines.construct import Pipelines
 from kfstack.constructs.training.construct import Training
 from kfstack.sources.charts import ChartResolver, ChartSource
 from kfstack.sources.lock import SourcesLock
+from kfstack.stacks.backend import add_backend
 
 STACK_DEPTH = PurePosixPath("cdktf.out/stacks/x")
 """Terraform runs in ``cdktf.out/stacks/<env>``; project-relative paths are rebased from there."""
@@ -79,7 +80,7 @@ class PlatformStack(TerraformStack):
     def __init__(self, scope: Construct, env: EnvironmentConfig, *, lock: SourcesLock, paths: ProjectPaths) -> None:
         super().__init__(scope, env.name)
         self.env = env
-        LocalBackend(self, path=from_stack_dir(env.backend.path or f"state/{env.name}.tfstate"))
+        add_backend(self, env, from_stack_dir=from_stack_dir)
         kubernetes = KubernetesProvider(self, "Kubernetes", config_path=env.cluster.kubeconfig,
                                         config_context=env.cluster.context)
         helm = HelmProvider(self, "Helm", kubernetes=HelmProviderKubernetes(

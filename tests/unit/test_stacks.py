@@ -20,7 +20,8 @@ def test_providers_from_cluster_connection(synth_env, name):
 @pytest.mark.parametrize("name", ["dev", "staging", "prod"])
 def test_backend_is_explicit_and_relative(synth_env, name):
     backend = synth_env(name)["terraform"]["backend"]
-    assert backend == {"local": {"path": f"../../../state/{name}.tfstate"}}
+    expected = {"pg": {"schema_name": "kfstack_prod"}} if name == "prod" else {"local": {"path": f"../../../state/{name}.tfstate"}}
+    assert backend == expected
 
 
 def test_no_absolute_machine_paths(synth_env):
