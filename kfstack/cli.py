@@ -206,6 +206,60 @@ def cluster_down(state_dir: Optional[str] = typer.Option(None)) -> None:
     _local_cluster(state_dir).down()
 
 
+@app.command()
+def promote(src: Optional[str] = typer.Argument(None, help="Environment to promote from (e.g. dev)."),
+            dst: Optional[str] = typer.Argument(None, help="Environment to promote into (e.g. staging)."),
+            check: bool = typer.Option(False, "--check",
+                                       help="Write nothing: exit 1 when a later environment's release is ahead "
+                                            "of an earlier one's; with SRC DST, also show the promotion's diff."),
+            allow_skip: bool = typer.Option(False, "--allow-skip", help="Allow skipping a stage (dev → prod).")) -> None:
+    """Copy SRC's release (Kubeflow line, component versions) into environments/DST.yaml, keeping
+    DST's comments and formatting; validate; print the diff. Chain: dev → staging → prod.
+
+    Exit codes: 0 done (or --check clean), 1 --check found an environment ahead, 2 refused or invalid.
+    """
+    from kfstack.app import PROJECT_ROOT
+    from kfstack.promote import PROMOTION_CHAIN, PromotionError, check_chain, plan_promotion
+
+    env_dir = PROJECT_ROOT / "environments"
+    if (src is None) != (dst is None) or (src is None and not check):
+        err.print("error: give SRC and DST (e.g. `kfstack promote dev staging`), or --check alone")
+        raise typer.Exit(2)
+    promotion = None
+    if src is not None and dst is not None:
+        try:
+            promotion = plan_promotion(env_dir, src, dst, allow_skip=allow_skip, display_root=PROJECT_ROOT)
+        except ConfigError as exc:
+            err.print("\n".join(f"  {p}" for p in exc.problems), highlight=False, markup=False)
+            err.print(f"error: {src} → {dst} would make {dst} invalid; nothing was written")
+            raise typer.Exit(2)
+        except PromotionError as exc:
+            _fail(exc)
+        typer.echo(promotion.diff(), nl=False)
+        for component, old, new in promotion.downgrades:
+            err.print(f"warning: {dst} goes back from {component} {old} to {new} ({dst} was ahead of {src})")
+    if check:
+        ahead = check_chain(env_dir)
+        for finding in ahead:
+            err.print(f"ahead: {finding}", highlight=False)
+        if promotion is not None:
+            err.print(f"{src} → {dst}: {len(promotion.changes)} version change(s) pending (--check: nothing written)")
+        if ahead:
+            raise typer.Exit(1)
+        err.print(f"promotion chain in order: {' → '.join(PROMOTION_CHAIN)}")
+        return
+    assert promotion is not None
+    if not promotion.changed:
+        err.print(f"{dst} already runs {src}'s release; nothing to do")
+        return
+    try:
+        promotion.write()
+    except PromotionError as exc:
+        _fail(exc)
+    err.print(f"promoted {src} → {dst}: {len(promotion.changes)} version change(s) written to {promotion.display}"
+              + "".join(f"\n  {c}: {o} → {n}" for c, o, n in promotion.changes), highlight=False)
+
+
 def synth_main() -> None:
     """Entry for ``python main.py`` / cdktf: synthesize all environments."""
     sys.argv = [sys.argv[0], "synth", *sys.argv[1:]]
