@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev
+# Debian packages some tests start (PostgreSQL for the pg state backend test).
+bash scripts/ci-packages.sh
 # Real engine and control plane for the validate and e2e tiers, built from Go
 # modules and cached by version under ~/.cache/kfstack/toolchain (cold: see
 # scripts/toolchain/README.md; warm: seconds).
