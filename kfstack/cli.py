@@ -1,6 +1,7 @@
-"""The ``kfstack`` command: synth, validate, schema.
+"""The ``kfstack`` command: synth, validate, schema, plan, apply, changed-envs.
 
-Exit codes: 0 success, 2 invalid configuration or sources (nothing written).
+Exit codes: 0 success, 2 invalid configuration or sources (nothing written); ``plan`` also
+3 (changes planned) and 1 (engine failed), ``apply`` 4 (stale plan): see :mod:`kfstack.plan`.
 """
 
 from __future__ import annotations
@@ -138,6 +139,95 @@ def _publish(repo_dir: str, vendor_dir: str, names: Optional[List[str]]) -> None
         err.print(f"{pin.name} {pin.app_version}: {', '.join(a.name for a in archives)}", highlight=False)
     err.print(f"wrote {sum(len(a) for _, a in published)} chart(s) and index.yaml to {repo_dir} "
               f"in {time.perf_counter() - start:.1f} s")
+
+
+def _engine_error(exc) -> None:
+    """Print a PlanError (engine output may hold ``[...]``: no markup) and exit with its code."""
+    from rich.markup import escape
+
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+    raise typer.Exit(exc.exit_code)
+
+
+def _default_outdir(outdir: Optional[str]) -> str:
+    return outdir or os.environ.get("CDKTF_OUTDIR") or "cdktf.out"
+
+
+@app.command("plan")
+def plan_cmd(env: str = typer.Argument(..., help="Environment to plan."),
+             out: Optional[str] = typer.Option(None, "--out", metavar="DIR",
+                                               help="Where <env>.tfplan and <env>.plan.md go. Default <outdir>/plans."),
+             outdir: Optional[str] = typer.Option(None, help="cdktf output folder; state paths follow it. "
+                                                             "Default $CDKTF_OUTDIR or cdktf.out.")) -> None:
+    """Synthesize ENV, plan it into a saved plan file, and print + write its Markdown summary.
+
+    Exit codes: 0 no changes, 3 changes planned (review <env>.plan.md, then `kfstack apply ENV --plan FILE`),
+    1 the engine failed, 2 invalid configuration or sources.
+    """
+    from pathlib import Path
+
+    from rich.markdown import Markdown
+
+    from kfstack.app import load_all
+    from kfstack.plan import PlanError, plan
+
+    start = time.perf_counter()
+    try:
+        loaded, lock = load_all(names=[env])
+        result = plan(loaded[env], lock, outdir=Path(_default_outdir(outdir)), out=Path(out) if out else None,
+                      progress=lambda step: err.print(f"[dim]{env}: {step}…[/]", highlight=False))
+    except (ConfigError, SourceError) as exc:
+        _fail(exc)
+    except PlanError as exc:
+        _engine_error(exc)
+    Console().print(Markdown(result.markdown))  # no soft_wrap: it would cut long lines
+    err.print(f"saved plan {result.plan_file}, summary {result.summary_file} "
+              f"in {time.perf_counter() - start:.1f} s", highlight=False)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command("apply")
+def apply_cmd(env: str = typer.Argument(..., help="Environment the plan was made for."),
+              plan_file: str = typer.Option(..., "--plan", metavar="FILE", help="Saved plan from `kfstack plan`."),
+              outdir: Optional[str] = typer.Option(None, help="The cdktf output folder `kfstack plan` used.")) -> None:
+    """Apply exactly the saved plan FILE (never a fresh plan).
+
+    Exit codes: 0 applied, 4 the plan is stale (state changed since; re-run `kfstack plan ENV`),
+    1 the engine failed.
+    """
+    from pathlib import Path
+
+    from kfstack.plan import PlanError, apply
+
+    start = time.perf_counter()
+    try:
+        apply(env, Path(plan_file), outdir=Path(_default_outdir(outdir)))
+    except PlanError as exc:
+        _engine_error(exc)
+    err.print(f"applied {plan_file} to {env} in {time.perf_counter() - start:.1f} s", highlight=False)
+
+
+@app.command("changed-envs")
+def changed_envs_cmd(base: str = typer.Option("origin/main", help="Git ref the change is compared with."),
+                     exclude: Optional[List[str]] = typer.Option(None, help="Never list this environment."),
+                     as_json: bool = typer.Option(False, "--json", help="Print a JSON list (for a CI matrix).")) -> None:
+    """Print the environments the change since BASE touches, one per line (rules: kfstack/changed_envs.py).
+
+    Exit codes: 0 (also when none is touched: empty output / []), 2 git failed.
+    """
+    import json
+
+    from kfstack.app import PROJECT_ROOT
+    from kfstack.changed_envs import changed_files, envs_for_paths
+    from kfstack.config.loader import environment_names
+
+    try:
+        files = changed_files(base, PROJECT_ROOT)
+    except RuntimeError as exc:
+        _fail(exc)
+    names = [n for n in envs_for_paths(files, environment_names(PROJECT_ROOT / "environments"))
+             if n not in (exclude or [])]
+    typer.echo(json.dumps(names) if as_json else "\n".join(names))
 
 
 cluster_app = typer.Typer(no_args_is_help=True, help="Local control plane (etcd, kube-apiserver, kwok nodes).")

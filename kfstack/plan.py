@@ -1,0 +1,208 @@
+"""Plan review: ``kfstack plan <env>`` and ``kfstack apply <env> --plan FILE``.
+
+``cdktf deploy`` applies a fresh plan, not the one a reviewer saw (DESIGN.md §7). Here a
+plan is saved to a file, summarized for review, and exactly that file is applied later.
+
+Files (``out`` defaults to ``<outdir>/plans``)::
+
+    <outdir>/stacks/<env>/cdk.tf.json    synthesized stack (only <env>); tofu runs here
+    <out>/<env>.tfplan                  saved plan (binary; holds sensitive values: keep private)
+    <out>/<env>.plan.md                 Markdown summary (no sensitive values)
+
+The JSON plan (``tofu show -json``) is read in memory and never written: it holds
+sensitive values in clear text.
+
+Engine: ``$KFSTACK_TF_BINARY``, else ``tofu``, else ``terraform`` on PATH. ``tofu init`` honours
+``TF_CLI_CONFIG_FILE`` (filesystem provider mirror: offline). State: the environment's
+backend, relative to the stack folder, so it follows ``outdir`` (local backend:
+``<outdir>/../state/<env>.tfstate``).
+
+Exit codes of the commands (:data:`EXIT_*`): 0 no changes / applied, 1 the engine failed,
+2 invalid configuration or sources, 3 the plan has changes (``kfstack plan``), 4 the saved plan is
+stale or belongs elsewhere (``kfstack apply``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from kfstack.plan_summary import Summary, component_map, summarize, to_markdown
+
+EXIT_OK = 0
+EXIT_ENGINE = 1
+EXIT_INVALID = 2
+EXIT_CHANGES = 3
+EXIT_STALE = 4
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class PlanError(Exception):
+    """The engine is missing or failed (init, plan, show or apply); the message holds its output tail."""
+
+    exit_code = EXIT_ENGINE
+
+
+class StalePlanError(PlanError):
+    """The saved plan cannot be applied: state changed since it was made, or it is another stack's."""
+
+    exit_code = EXIT_STALE
+
+
+def tf_binary() -> str:
+    """Path of the Terraform engine: ``$KFSTACK_TF_BINARY``, ``tofu`` or ``terraform`` on PATH.
+
+    Raises:
+        PlanError: none found.
+    """
+    explicit = os.environ.get("KFSTACK_TF_BINARY")
+    if explicit:
+        path = shutil.which(explicit)
+        if not path:
+            raise PlanError(f"KFSTACK_TF_BINARY={explicit!r} is not an executable")
+        return path
+    for name in ("tofu", "terraform"):
+        path = shutil.which(name)
+        if path:
+            return path
+    raise PlanError("neither tofu nor terraform is on PATH (or set KFSTACK_TF_BINARY); "
+                    'in this repository: bash scripts/toolchain.sh && eval "$(bash scripts/toolchain.sh env)"')
+
+
+def tf_env() -> dict[str, str]:
+    """The process environment for the engine: no prompts, no checkpoint calls, TF_CLI_CONFIG_FILE kept."""
+    return {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+
+
+def run_engine(args: list[str], cwd: Path, *, timeout: float = 1800) -> subprocess.CompletedProcess:
+    """Run ``<engine> ARGS`` in ``cwd`` capturing output (ANSI codes removed). Does not check the exit code."""
+    res = subprocess.run([tf_binary(), *args], cwd=cwd, env=tf_env(), capture_output=True, text=True,
+                         timeout=timeout)
+    res.stdout, res.stderr = _ANSI.sub("", res.stdout), _ANSI.sub("", res.stderr)
+    return res
+
+
+def _tail(res: subprocess.CompletedProcess, chars: int = 4000) -> str:
+    text = (res.stdout + "\n" + res.stderr).strip()
+    return text[-chars:]
+
+
+def stack_dir(outdir: Path, env: str) -> Path:
+    """Where the stack of ``env`` is synthesized and the engine runs."""
+    return Path(outdir) / "stacks" / env
+
+
+def synth_stack(env, lock, outdir: Path, root: Path | None = None) -> Path:
+    """Synthesize only ``env`` (an EnvironmentConfig) into ``outdir`` in this process; return its stack folder.
+
+    Raises:
+        SourceError: a chart is not pinned or not vendored.
+    """
+    from kfstack.app import PROJECT_ROOT, build_app
+
+    app = build_app({env.name: env}, lock, root=root or PROJECT_ROOT, outdir=str(outdir))
+    app.synth()
+    return stack_dir(outdir, env.name)
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """A saved plan and its summary."""
+
+    env: str
+    plan_file: Path
+    summary_file: Path
+    summary: Summary
+    markdown: str
+
+    @property
+    def exit_code(self) -> int:
+        """:data:`EXIT_CHANGES` when the plan changes anything, else :data:`EXIT_OK`."""
+        return EXIT_CHANGES if self.summary.has_changes else EXIT_OK
+
+
+def plan(env, lock, *, outdir: Path, out: Path | None = None, root: Path | None = None,
+         progress: Callable[[str], None] = lambda _: None) -> PlanResult:
+    """Synthesize ``env``, ``init``, ``plan -out=<out>/<env>.tfplan``, ``show -json``, write the summary.
+
+    Args:
+        env: validated EnvironmentConfig (possibly built in memory, e.g. by a test).
+        lock: parsed sources.lock.
+        outdir: cdktf output folder (``cdktf.out``); the stack lands in ``outdir/stacks/<env>``.
+        out: where the plan file and summary go; default ``outdir/plans``.
+        progress: called with a short line before each step.
+
+    Raises:
+        SourceError: synthesis failed on sources.
+        PlanError: init, plan or show failed (message has the engine's output tail).
+    """
+    outdir = Path(outdir).resolve()
+    out = Path(out).resolve() if out else outdir / "plans"
+    out.mkdir(parents=True, exist_ok=True)
+    progress(f"synthesizing {env.name}")
+    sdir = synth_stack(env, lock, outdir, root)
+    progress("init")
+    res = run_engine(["init", "-input=false", "-no-color"], sdir)
+    if res.returncode != 0:
+        raise PlanError(f"init of {env.name} failed:\n{_tail(res)}")
+    plan_file = out / f"{env.name}.tfplan"
+    progress("plan")
+    res = run_engine(["plan", "-input=false", "-no-color", "-lock-timeout=60s", f"-out={plan_file}"], sdir)
+    if res.returncode != 0:
+        raise PlanError(f"plan of {env.name} failed:\n{_tail(res)}")
+    progress("show -json")
+    plan_json = show_json(plan_file, sdir)
+    stack_json = json.loads((sdir / "cdk.tf.json").read_text(encoding="utf-8"))
+    summary = summarize(plan_json, components=component_map(stack_json), env=env.name)
+    markdown = to_markdown(summary)
+    summary_file = out / f"{env.name}.plan.md"
+    summary_file.write_text(markdown, encoding="utf-8")
+    return PlanResult(env=env.name, plan_file=plan_file, summary_file=summary_file, summary=summary,
+                      markdown=markdown)
+
+
+def show_json(plan_file: Path, cwd: Path) -> dict[str, Any]:
+    """``show -json PLAN`` parsed (holds sensitive values: keep in memory). Raises PlanError."""
+    res = run_engine(["show", "-json", "-no-color", str(plan_file)], cwd)
+    if res.returncode != 0:
+        raise PlanError(f"show -json {plan_file.name} failed:\n{_tail(res)}")
+    return json.loads(res.stdout)
+
+
+_STALE = ("Saved plan is stale", "can no longer be applied because the state was changed")
+_FOREIGN = ("Saved plan does not match the given state", "Saved plan is for a different")
+
+
+def apply(env_name: str, plan_file: Path, *, outdir: Path) -> subprocess.CompletedProcess:
+    """``apply PLAN`` in ``outdir/stacks/<env>`` (where ``kfstack plan`` initialized it). Exactly that plan.
+
+    Raises:
+        PlanError: the plan file or the initialized stack folder is missing, or apply failed.
+        StalePlanError: the state changed since the plan was made (or the plan is for other state);
+            the message says to re-run ``kfstack plan <env>``.
+    """
+    plan_file = Path(plan_file).resolve()
+    sdir = stack_dir(Path(outdir).resolve(), env_name)
+    if not plan_file.is_file():
+        raise PlanError(f"plan file {plan_file} not found: run `kfstack plan {env_name}` first")
+    if not (sdir / ".terraform").is_dir():
+        raise PlanError(f"{sdir} is not initialized: run `kfstack plan {env_name}` with the same --outdir first")
+    res = run_engine(["apply", "-input=false", "-no-color", "-lock-timeout=60s", str(plan_file)], sdir)
+    if res.returncode != 0:
+        text = res.stdout + res.stderr
+        if any(s in text for s in _STALE + _FOREIGN):
+            why = (f"the state of {env_name} changed after it was made (another apply ran)" if
+                   any(s in text for s in _STALE) else f"it was made for other state than {env_name}'s")
+            raise StalePlanError(
+                f"the saved plan {plan_file.name} is stale: {why}, so it no longer describes what would "
+                f"happen. Nothing was applied. Re-run `kfstack plan {env_name}`, review the new summary, "
+                f"and apply that plan.")
+        raise PlanError(f"apply of {plan_file.name} to {env_name} failed:\n{_tail(res)}")
+    return res
