@@ -9,7 +9,14 @@ bash scripts/ci-packages.sh
 # Real engine and control plane for the validate and e2e tiers, built from Go
 # modules and cached by version under ~/.cache/kfstack/toolchain (cold: see
 # scripts/toolchain/README.md; warm: seconds).
-bash scripts/toolchain.sh all
+bash scripts/toolchain.sh tofu etcd kube kwok
+# The kubernetes/helm providers are not served by the Go module proxy here: they come
+# from the cache or a local clone (KFSTACK_PROVIDER_SRC). Without either, the tiers that
+# need them skip with this reason instead of failing (tests/toolchain.py).
+if ! bash scripts/toolchain.sh providers; then
+  export KFSTACK_PROVIDERS_UNAVAILABLE="scripts/toolchain.sh providers failed (the Go module proxy refuses terraform-provider-kubernetes/helm; set KFSTACK_PROVIDER_SRC to local clones or KFSTACK_USE_SYSTEM_TOFU=1, see scripts/toolchain/README.md)"
+  echo "WARNING: $KFSTACK_PROVIDERS_UNAVAILABLE" >&2
+fi
 eval "$(bash scripts/toolchain.sh env)"
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CHECKPOINT_DISABLE=1 PIPENV_VENV_IN_PROJECT=1
 exec python3 -m pipenv run python -m pytest "$@"

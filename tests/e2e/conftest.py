@@ -17,6 +17,10 @@ def platform(tmp_path_factory):
     import fcntl
     from pathlib import Path
 
+    from tests.toolchain import need_providers
+
+    need_providers()
+
     lock_path = Path.home() / ".cache" / "kfstack" / "e2e.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     lock = open(lock_path, "w")

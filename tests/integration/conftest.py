@@ -16,10 +16,16 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.toolchain import need_providers
 
 
 def require(tool: str) -> str:
-    """Path of ``tool`` on PATH, or fail naming the toolchain command."""
+    """Path of ``tool`` on PATH, or fail naming the toolchain command.
+
+    Tests calling this use the real providers: they skip with the recorded
+    reason when scripts/test.sh could not build them (tests/toolchain.py).
+    """
+    need_providers()
     path = shutil.which(tool)
     if not path:
         pytest.fail(f"{tool} not on PATH: run `bash scripts/toolchain.sh all` and "
