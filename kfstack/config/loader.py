@@ -127,7 +127,7 @@ def _message(err: Mapping[str, Any]) -> str:
         if len(loc) == 2 and loc[0] == "components":
             known = ", ".join(Components.model_fields)
             return f"unknown component {loc[1]!r}; known components: {known}"
-        return "unknown key (check the spelling; see the schema in docs/environment.md)"
+        return "unknown key (check the spelling; `kfstack schema` prints every key)"
     if kind == "missing":
         return "required key is missing"
     msg = str(err["msg"])
