@@ -230,6 +230,75 @@ def changed_envs_cmd(base: str = typer.Option("origin/main", help="Git ref the c
     typer.echo(json.dumps(names) if as_json else "\n".join(names))
 
 
+def _stack_api(env: str, stack_dir: Optional[str]):
+    """(stack folder, kubernetes ApiClient) of an environment."""
+    from pathlib import Path
+
+    from kfstack.app import load_all
+    from kfstack.drift import api_client_for
+
+    try:
+        loaded, _ = load_all(names=[env])
+    except ConfigError as exc:
+        _fail(exc)
+    cfg = loaded[env].cluster
+    folder = Path(stack_dir) if stack_dir else Path("cdktf.out") / "stacks" / env
+    if not (folder / "cdk.tf.json").exists():
+        _fail(RuntimeError(f"{folder}/cdk.tf.json not found: synthesize first (`kfstack synth {env}`)"))
+    return folder, api_client_for(cfg.kubeconfig, cfg.context)
+
+
+@app.command()
+def drift(env: str = typer.Argument(..., help="Environment (its stack must be synthesized and initialised)."),
+          stack_dir: Optional[str] = typer.Option(None, help="Default cdktf.out/stacks/<env>."),
+          repair: bool = typer.Option(False, "--repair", help="Re-create missing Helm-managed objects from "
+                                      "their release manifests (Terraform drift: run apply).")) -> None:
+    """Report objects changed or deleted behind Terraform's back (Helm-managed ones included); exit 2 on drift."""
+    from kfstack import drift as drift_mod
+
+    folder, api = _stack_api(env, stack_dir)
+    try:
+        report = drift_mod.detect(folder, api)
+    except RuntimeError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(1)
+    for line in drift_mod.render(report, env, folder):
+        typer.echo(line)
+    if repair and report.releases:
+        for created in drift_mod.repair(api, report.releases):
+            typer.echo(f"re-created {created}")
+    if report.drifted:
+        raise typer.Exit(2)
+
+
+@app.command()
+def recover(env: str = typer.Argument(..., help="Environment whose apply was interrupted."),
+            stack_dir: Optional[str] = typer.Option(None, help="Default cdktf.out/stacks/<env>."),
+            dry_run: bool = typer.Option(False, "--dry-run", help="Print the steps, change nothing.")) -> None:
+    """After an interrupted apply: adopt untracked objects, uninstall releases not in state, unblock pending ones.
+
+    Exit 3 (nothing done) when the state is locked: prints the `tofu force-unlock` command to run once
+    nobody else is applying.
+    """
+    import subprocess
+
+    from kfstack import recover as recover_mod
+    from kfstack.drift import tofu_binary, tofu_env
+
+    folder, api = _stack_api(env, stack_dir)
+    probe = subprocess.run([tofu_binary(), "plan", "-refresh=false", "-lock-timeout=0", "-input=false", "-no-color"],
+                           cwd=folder, env=tofu_env(), capture_output=True, text=True)
+    hint = recover_mod.lock_hint(probe.stdout + probe.stderr, folder)
+    if hint:
+        typer.echo(hint)
+        raise typer.Exit(3)
+    try:
+        recover_mod.recover(folder, api, dry_run=dry_run, log=typer.echo)
+    except RuntimeError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(1)
+
+
 cluster_app = typer.Typer(no_args_is_help=True, help="Local control plane (etcd, kube-apiserver, kwok nodes).")
 app.add_typer(cluster_app, name="cluster")
 

@@ -84,6 +84,7 @@ class LocalPlatform:
         """Stop the chart server; stop the control plane if this harness started it."""
         if self._server is not None:
             self._server.shutdown()
+            self._server.server_close()  # free the port before the e2e lock is released
         if self.started_cluster:
             self.cluster.down()
 
@@ -127,3 +128,18 @@ class LocalPlatform:
 
     def destroy(self) -> Timed:
         return self.tofu("destroy", "-auto-approve", "-input=false", "-no-color")
+
+    def start_apply(self, log: Path) -> subprocess.Popen:
+        """Start ``tofu apply`` in the background, output to ``log``, in its own process group
+        (tofu and its provider plugins), so a test can interrupt it like Ctrl-C or kill it like a crash."""
+        fh = open(log, "w")
+        return subprocess.Popen([tool("tofu"), "apply", "-auto-approve", "-input=false", "-no-color"],
+                                cwd=self.stack_dir, env=tf_env(), stdout=fh, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def kfstack(self, *args: str, timeout: float = 900) -> Timed:
+        """Run the ``kfstack`` CLI (this checkout) with the toolchain environment."""
+        start = time.perf_counter()
+        res = subprocess.run([sys.executable, "-m", "kfstack.cli", *args], cwd=ROOT, env=tf_env(),
+                             capture_output=True, text=True, timeout=timeout)
+        return Timed(res, time.perf_counter() - start)

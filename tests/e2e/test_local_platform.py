@@ -11,6 +11,7 @@ import base64
 import gzip
 import json
 import re
+import time
 
 import pytest
 from kubernetes import client
@@ -99,6 +100,56 @@ def test_drift_of_a_managed_configmap_is_planned_and_repaired(platform, k8s):
     assert platform.apply().result.returncode == 0
     assert v1.read_namespaced_config_map(target["name"], target["namespace"]).data[key] == live.data[key]
     assert platform.plan().result.returncode == 0
+
+
+def test_drift_of_a_helm_deployment_and_a_configmap_is_reported_and_repaired(platform, k8s):
+    """kubectl delete of a Helm-managed Deployment is invisible to a plain plan (the helm provider reads
+    only Helm's release record); `kfstack drift` reports it with the ConfigMap edit, `--repair` re-creates
+    the Deployment from the release manifest and apply repairs the ConfigMap (kfstack/drift.py)."""
+    apps, v1 = client.AppsV1Api(k8s), client.CoreV1Api(k8s)
+    state = json.loads((platform.workdir / "state" / "local.tfstate").read_text())
+    release = next(r for r in state["resources"] if r["type"] == "helm_release"
+                   and r["instances"][0]["attributes"]["name"] == "cert-manager")
+    release_addr = f"helm_release.{release['name']}"
+    apps.read_namespaced_deployment("cert-manager", "cert-manager")  # the stand-in chart's Deployment
+    apps.delete_namespaced_deployment("cert-manager", "cert-manager")
+    cm = next(r for r in state["resources"] if r["type"] == "kubernetes_config_map_v1")
+    meta = cm["instances"][0]["attributes"]["metadata"][0]
+    cm_addr = f"kubernetes_config_map_v1.{cm['name']}"
+    original = v1.read_namespaced_config_map(meta["name"], meta["namespace"]).data
+    key = sorted(original)[0]
+    v1.patch_namespaced_config_map(meta["name"], meta["namespace"], {"data": {key: "edited out of band"}})
+
+    plain = platform.plan()
+    assert plain.result.returncode == 2 and cm_addr in plain.output, plain.output[-4000:]
+    assert f"# {release_addr} " not in plain.output  # no planned change: the blind spot kfstack drift covers
+
+    stack = ["--stack-dir", str(platform.stack_dir)]
+    report = platform.kfstack("drift", "local", *stack)
+    assert report.result.returncode == 2, report.output[-4000:]
+    assert f"drift: {cm_addr} changed outside Terraform" in report.output, report.output
+    assert f"drift: {release_addr} (Helm release cert-manager/cert-manager, status deployed): missing " \
+           "Deployment/cert-manager/cert-manager" in report.output, report.output
+    assert "kfstack drift local --repair" in report.output
+    print(f"kfstack drift local: {report.seconds:.1f} s")
+
+    fixed = platform.kfstack("drift", "local", *stack, "--repair")
+    assert "re-created Deployment/cert-manager/cert-manager" in fixed.output, fixed.output
+    plan = platform.plan()
+    assert plan.result.returncode == 2 and cm_addr in plan.output and f"# {release_addr} " not in plan.output
+    res = platform.apply()
+    assert res.result.returncode == 0, res.output[-6000:]
+    dep = apps.read_namespaced_deployment("cert-manager", "cert-manager")
+    assert (dep.metadata.annotations or {}).get("meta.helm.sh/release-name") == "cert-manager"
+    deadline = time.monotonic() + 30
+    while (apps.read_namespaced_deployment("cert-manager", "cert-manager").status.available_replicas or 0) < 1:
+        assert time.monotonic() < deadline, "re-created Deployment never became available"
+        time.sleep(0.5)
+    assert v1.read_namespaced_config_map(meta["name"], meta["namespace"]).data == original
+    assert _releases(k8s)["cert-manager"]["info"]["status"] == "deployed"
+    assert platform.plan().result.returncode == 0
+    clean = platform.kfstack("drift", "local", *stack)
+    assert clean.result.returncode == 0 and "local: no drift" in clean.output, clean.output[-3000:]
 
 
 def test_destroy_removes_everything(platform, k8s):
