@@ -40,6 +40,7 @@ from constructs import Construct
 
 from kfstack.constructs.core import ClusterHandle, GpuPoolRef, HelmChart, NamespaceRef
 from kfstack.constructs.core.namespace import MANAGED_BY
+from kfstack.constructs.core.kustomize import KustomizeReleases
 from kfstack.constructs.core.wiring import component_namespace, unique
 from kfstack.constructs.training.settings import TrainingSettings
 from kfstack.model import PodSecurityLevel
@@ -176,21 +177,6 @@ def _trainer_values(cluster: ClusterHandle) -> dict[str, Any]:
     return values
 
 
-def part_id(base: str, chart: str) -> str:
-    """Stable construct id of one rendered part of kustomize base ``base``: ``<base>-crds`` → ``Crds``,
-    ``<base>`` → ``Release``, later split parts numbered (``Crds2``, ``Release3``), as render-and-split
-    names them. Raises ValueError for a chart that is not a part of ``base``."""
-    if chart == base:
-        return "Release"
-    if chart == f"{base}-crds":
-        return "Crds"
-    for prefix, stem in ((f"{base}-crds-", "Crds"), (f"{base}-", "Release")):
-        number = chart.removeprefix(prefix)
-        if chart.startswith(prefix) and number.isdigit():
-            return f"{stem}{int(number)}"
-    raise ValueError(f"chart {chart!r} is not a rendered part of kustomize base {base!r}")
-
-
 def _shared(cluster: ClusterHandle, name: str, key: str) -> NamespaceRef:
     if name not in cluster.shared_namespaces:
         raise ValueError(f"components.training.{key} is {name!r}, which is not a shared namespace of the cluster "
@@ -255,15 +241,11 @@ class Training(Construct):
         self.v1_releases: list[HelmChart] = []
         if settings.training_operator_v1:
             v1_ns = _shared(cluster, settings.v1_namespace, "v1_namespace")
-            v1 = Construct(self, "TrainingOperator")
-            after = unique(list(depends_on))
-            for chart in v1_source.kustomize(V1_BASE):
-                release = HelmChart(v1, part_id(V1_BASE, chart.name), cluster=cluster, chart=chart,
-                                    release_name=chart.name, namespace=v1_ns, values={}, timeout_s=timeout,
-                                    depends_on=after)
-                self.v1_releases.append(release)
-                after = [release.resource]
-            ready.extend(after)
+            v1 = KustomizeReleases(self, "TrainingOperator", cluster=cluster, base=V1_BASE,
+                                   charts=v1_source.kustomize(V1_BASE), namespace=v1_ns, timeout_s=timeout,
+                                   depends_on=unique(list(depends_on)))
+            self.v1_releases = v1.releases
+            ready.append(v1.last)
 
         self.scheduling: ConfigMapV1 | None = None
         if self.pools:
