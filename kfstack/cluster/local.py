@@ -168,6 +168,9 @@ class LocalCluster:
         """True when ``/readyz`` answers 200."""
         return self._get("/readyz")[0] == 200
 
+    def _default_service_account(self) -> bool:
+        return self._get("/api/v1/namespaces/default/serviceaccounts/default")[0] == 200
+
     def _etcd_healthy(self) -> bool:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.ports.etcd_client}/health", timeout=2) as resp:
@@ -240,6 +243,9 @@ class LocalCluster:
             "--cidr=10.244.0.0/16", "--node-ip=10.0.0.1",
             f"--server-address=127.0.0.1:{p.kwok}",
         ])
+        # Pods are admitted only once the service-account controller has created the
+        # namespace's `default` ServiceAccount: "ready" means a pod can be created.
+        self._wait("the default ServiceAccount", self._default_service_account, "kube-controller-manager")
         nodes = node_manifests(node_pools)
         if nodes:
             self.apply(nodes)
