@@ -10,15 +10,16 @@ from pathlib import Path
 from typing import Iterable
 
 from kfstack.config import EnvironmentConfig, load_environments
-from kfstack.sources.lock import load_lock
+from kfstack.sources.charts import SourceError
+from kfstack.sources.lock import load_lock, unpinned_versions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_all(root: Path = PROJECT_ROOT, names: Iterable[str] | None = None):
     """Validate environments and sources.lock. Raises ConfigError listing every problem."""
-    envs = load_environments(root / "environments", names, display_root=root)
     lock = load_lock(root / "sources.lock")
+    envs = load_environments(root / "environments", names, display_root=root, checks=[unpinned_versions(lock)])
     return envs, lock
 
 
@@ -35,6 +36,12 @@ def build_app(envs: dict[str, EnvironmentConfig], lock, root: Path = PROJECT_ROO
 
     app = App(outdir=outdir) if outdir else App()
     paths = ProjectPaths(root)
+    errors: list[str] = []
     for name in sorted(envs):
-        PlatformStack(app, envs[name], lock=lock, paths=paths)
+        try:
+            PlatformStack(app, envs[name], lock=lock, paths=paths)
+        except SourceError as exc:  # report every environment's problem, naming the environment
+            errors.append(f"environments/{name}.yaml (environment {name!r}): {exc}")
+    if errors:
+        raise SourceError("\n".join(errors))
     return app

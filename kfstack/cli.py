@@ -381,6 +381,12 @@ def promote(src: Optional[str] = typer.Argument(None, help="Environment to promo
     from kfstack.promote import PROMOTION_CHAIN, PromotionError, check_chain, plan_promotion
 
     env_dir = PROJECT_ROOT / "environments"
+    try:  # every environment of the chain must be valid before anything is compared or written
+        from kfstack.app import load_all
+
+        load_all(names=[n for n in PROMOTION_CHAIN if (env_dir / f"{n}.yaml").exists()])
+    except ConfigError as exc:
+        _fail(exc)
     if (src is None) != (dst is None) or (src is None and not check):
         err.print("error: give SRC and DST (e.g. `kfstack promote dev staging`), or --check alone")
         raise typer.Exit(2)

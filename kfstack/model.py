@@ -18,6 +18,7 @@ __all__ = [
     "ComponentSettings",
     "DnsLabel",
     "LabelKey",
+    "LabelValue",
     "Version",
     "PodSecurityLevel",
     "TaintEffect",
@@ -66,6 +67,19 @@ def _check_label_key(value: str) -> str:
 
 LabelKey = Annotated[str, AfterValidator(_check_label_key)]
 """A Kubernetes label or taint key such as ``nvidia.com/gpu.product``."""
+
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+def _check_label_value(value: str) -> str:
+    if len(value) > 63 or not _LABEL_VALUE.match(value):
+        raise ValueError(f"{value!r} is not a valid Kubernetes label value (<= 63 ASCII letters, digits, "
+                         "'-', '_' or '.', starting and ending with a letter or digit; may be empty)")
+    return value
+
+
+LabelValue = Annotated[str, AfterValidator(_check_label_value)]
+"""A Kubernetes label value such as ``NVIDIA-A100-SXM4-80GB`` (may be empty)."""
 
 _VERSION = re.compile(r"^v?\d+\.\d+(\.\d+)?(-[0-9A-Za-z.-]+)?$")
 

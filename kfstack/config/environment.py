@@ -25,7 +25,7 @@ from kfstack.constructs.mysql.settings import MySqlSettings
 from kfstack.constructs.object_store.settings import ObjectStoreSettings
 from kfstack.constructs.pipelines.settings import PipelinesSettings
 from kfstack.constructs.training.settings import TrainingSettings
-from kfstack.model import DnsLabel, LabelKey, Settings, Taint, Version
+from kfstack.model import DnsLabel, LabelKey, LabelValue, Settings, Taint, Version
 
 
 class Tier(str, Enum):
@@ -212,7 +212,7 @@ class NodePool(Settings):
     name: DnsLabel
     kind: NodePoolKind = Field(NodePoolKind.cpu, description="cpu or gpu. Default cpu.")
     count: int = Field(..., ge=1, le=5000, description="Nodes in the pool. Required.")
-    labels: dict[LabelKey, Annotated[str, StringConstraints(max_length=63)]] = Field(
+    labels: dict[LabelKey, LabelValue] = Field(
         default_factory=dict, description="Extra node labels. Default none."
     )
     taints: tuple[Taint, ...] = Field((), description="Node taints. Default none.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import yaml
 from pydantic import ValidationError
@@ -48,6 +48,11 @@ def _walk(node: yaml.Node, path: Loc, lines: dict[Loc, int], file: str) -> None:
             _walk(item, path + (i,), lines, file)
 
 
+def text_line(data: bytes, offset: int) -> int:
+    """1-based line number of byte ``offset`` in ``data``."""
+    return data.count(b"\n", 0, offset) + 1
+
+
 def read_yaml(path: Path, display: str) -> _Doc:
     """Parse one environment file.
 
@@ -58,6 +63,9 @@ def read_yaml(path: Path, display: str) -> _Doc:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([Problem(display, (), f"cannot read file: {exc.strerror}")]) from exc
+    except UnicodeDecodeError as exc:
+        line = text_line(path.read_bytes(), exc.start)
+        raise ConfigError([Problem(display, (), f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})", line)]) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -130,12 +138,23 @@ def _message(err: Mapping[str, Any]) -> str:
         return "unknown key (check the spelling; `kfstack schema` prints every key)"
     if kind == "missing":
         return "required key is missing"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"must be a mapping of keys to values, got {_yaml_type(err.get('input'))}"
+    if kind in ("tuple_type", "list_type"):
+        return f"must be a list, got {_yaml_type(err.get('input'))}"
     msg = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         msg = msg.removeprefix(prefix)
     if "input" in err and kind not in ("model_type", "dict_type") and not isinstance(err["input"], (dict, list)):
         msg += f" (got {err['input']!r})"
     return msg
+
+
+def _yaml_type(value: Any) -> str:
+    if value is None:
+        return "nothing (an empty value)"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number"}.get(type(value), type(value).__name__)
 
 
 def _clean_loc(loc: Iterable[Any]) -> Loc:
@@ -146,7 +165,12 @@ def _clean_loc(loc: Iterable[Any]) -> Loc:
     return loc
 
 
-def load_environment(env_dir: Path, name: str, *, display_root: Path | None = None) -> EnvironmentConfig:
+Check = Callable[[EnvironmentConfig], list[tuple[Loc, str]]]
+"""An extra whole-environment check: returns (key path, message) per problem."""
+
+
+def load_environment(env_dir: Path, name: str, *, display_root: Path | None = None,
+                     checks: Iterable[Check] = ()) -> EnvironmentConfig:
     """Load and validate one environment.
 
     Args:
@@ -195,7 +219,11 @@ def load_environment(env_dir: Path, name: str, *, display_root: Path | None = No
         raise ConfigError(problems) from None
     for loc, message in check_guardrails(env):
         file, line = _locate(loc, docs)
-        problems.append(Problem(file, loc, f"guardrail: {message}", line))
+        problems.append(Problem(file, loc, f"guardrail: {message} (environment {name!r} is tier production)", line))
+    for check in checks:
+        for loc, message in check(env):
+            file, line = _locate(loc, docs)
+            problems.append(Problem(file, loc, f"{message} (environment {name!r})", line))
     if problems:
         raise ConfigError(problems)
     return env
@@ -207,7 +235,7 @@ def environment_names(env_dir: Path) -> list[str]:
 
 
 def load_environments(env_dir: Path, names: Iterable[str] | None = None, *,
-                      display_root: Path | None = None) -> dict[str, EnvironmentConfig]:
+                      display_root: Path | None = None, checks: Iterable[Check] = ()) -> dict[str, EnvironmentConfig]:
     """Load every environment (or ``names``); all must be valid.
 
     Raises:
@@ -222,7 +250,7 @@ def load_environments(env_dir: Path, names: Iterable[str] | None = None, *,
     seen: set[str] = set()
     for name in wanted:
         try:
-            envs[name] = load_environment(env_dir, name, display_root=display_root)
+            envs[name] = load_environment(env_dir, name, display_root=display_root, checks=tuple(checks))
         except ConfigError as exc:
             for p in exc.problems:
                 key = str(p)

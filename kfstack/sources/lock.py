@@ -274,3 +274,24 @@ def load_lock(path: Path, display: str = "sources.lock") -> SourcesLock:
         raise ConfigError(
             [Problem(display, tuple(e["loc"]), str(e["msg"]).removeprefix("Value error, ")) for e in exc.errors()]
         ) from None
+
+
+def unpinned_versions(lock: SourcesLock):
+    """A loader check: every ``release.versions.<component>`` must be pinned in ``sources.lock``.
+
+    A version counts as pinned when some chart or kustomize entry has it as
+    ``app_version`` (leading ``v`` ignored). Catches a typo or an un-vendored
+    upgrade at validation time, naming the file and key, before synthesis.
+    """
+    pinned = {p.app_version.lstrip("v") for p in lock.charts} | {k.app_version.lstrip("v") for k in lock.kustomize}
+
+    def check(env) -> list[tuple[tuple[str, ...], str]]:
+        out = []
+        for component, version in env.release.versions.model_dump().items():
+            if version is not None and str(version).lstrip("v") not in pinned:
+                out.append((("release", "versions", component),
+                            f"{component} {version} is not pinned in sources.lock; add its chart or kustomize "
+                            "entry (or run `kfstack vendor --update-lock`), or pick a pinned version"))
+        return out
+
+    return check

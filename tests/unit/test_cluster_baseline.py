@@ -46,7 +46,7 @@ def test_shared_namespace_labels_default_and_custom(synth_config):
 @pytest.mark.parametrize("labels, match", [
     ({"pod-security.kubernetes.io/enforce": "restricted"}, "set by kfstack or Kubernetes"),
     ({"app.kubernetes.io/managed-by": "me"}, "set by kfstack or Kubernetes"),
-    ({"istio-injection": "not ok!"}, "String should match pattern"),
+    ({"istio-injection": "not ok!"}, "is not a valid Kubernetes label value"),
     ({"bad key/x/y": "v"}, "not a valid Kubernetes label key"),
 ])
 def test_shared_namespace_labels_are_validated(labels, match):

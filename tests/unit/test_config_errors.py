@@ -223,3 +223,40 @@ def test_cli_exits_nonzero_and_writes_nothing(tmp_path):
     assert result.returncode == 2, result.stderr
     assert "environments/staging.yaml:" in result.stderr and "replicsa: unknown key" in result.stderr
     assert not (proj / "cdktf.out").exists()
+
+
+def test_non_utf8_file_names_file_and_line(tmp_path):
+    env_dir = _write_envs(tmp_path, {})
+    (env_dir / "broken.yaml").write_bytes(DEV.encode() + b"\nx: \xff\n")
+    with pytest.raises(ConfigError) as info:
+        load_environment(env_dir, "broken", display_root=tmp_path)
+    (p,) = info.value.problems
+    assert p.file == "environments/broken.yaml" and "not UTF-8" in p.message
+    assert p.line == DEV.count("\n") + 2
+
+
+def test_empty_mapping_is_reported_in_plain_words(tmp_path):
+    data = yaml.safe_load(DEV)
+    data["cluster"] = None
+    err = _error(tmp_path, yaml.safe_dump(data))
+    (p,) = err.problems
+    assert p.path == ("cluster",) and p.message == "must be a mapping of keys to values, got nothing (an empty value)"
+
+
+def test_invalid_node_label_value(tmp_path):
+    data = yaml.safe_load(DEV)
+    data["node_pools"][0]["labels"] = {"team": "données"}
+    err = _error(tmp_path, yaml.safe_dump(data, allow_unicode=True))
+    assert "is not a valid Kubernetes label value" in err.problems[0].message
+
+
+def test_unpinned_release_version_is_a_config_error_naming_key(tmp_path):
+    from kfstack.sources.lock import load_lock, unpinned_versions
+
+    env_dir = _write_envs(tmp_path, {"broken.yaml": _with(DEV, release={"versions": {"cert_manager": "9.9.9"}})})
+    with pytest.raises(ConfigError) as info:
+        load_environment(env_dir, "broken", display_root=tmp_path,
+                         checks=[unpinned_versions(load_lock(ROOT / "sources.lock"))])
+    (p,) = info.value.problems
+    assert p.file == "environments/broken.yaml" and p.path == ("release", "versions", "cert_manager")
+    assert "cert_manager 9.9.9 is not pinned in sources.lock" in p.message and "'broken'" in p.message

@@ -6,9 +6,8 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from kfstack.model import ComponentSettings, DnsLabel, LabelKey, PodSecurityLevel, Settings
+from kfstack.model import ComponentSettings, DnsLabel, LabelKey, LabelValue, PodSecurityLevel, Settings
 
-LabelValue = Annotated[str, StringConstraints(max_length=63, pattern=r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")]
 """A Kubernetes label value (<= 63 chars, alphanumerics with ``-_.`` inside)."""
 
 RESERVED_LABEL_PREFIXES = ("pod-security.kubernetes.io/", "app.kubernetes.io/managed-by", "kubernetes.io/metadata.name")
