@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+import json
+
 import yaml
 from pydantic import ValidationError
 
@@ -208,7 +210,9 @@ def load_environment(env_dir: Path, name: str, *, display_root: Path | None = No
         merged = deep_merge(merged, doc.data)
     merged["name"] = name
     try:
-        env = EnvironmentConfig.model_validate(merged)
+        # Strict JSON-mode validation: YAML already typed every scalar, so "3" for an integer or
+        # true for a count is an error, while enum values and lists still read naturally.
+        env = EnvironmentConfig.model_validate_json(json.dumps(merged, default=str), strict=True)
     except ValidationError as exc:
         for err in exc.errors():
             loc = _clean_loc(err["loc"])

@@ -260,3 +260,17 @@ def test_unpinned_release_version_is_a_config_error_naming_key(tmp_path):
     (p,) = info.value.problems
     assert p.file == "environments/broken.yaml" and p.path == ("release", "versions", "cert_manager")
     assert "cert_manager 9.9.9 is not pinned in sources.lock" in p.message and "'broken'" in p.message
+
+
+@pytest.mark.parametrize(("patch", "path"), [
+    ({"components": {"cert_manager": {"replicas": "3"}}}, ("components", "cert_manager", "replicas")),
+    ({"components": {"istio": {"cni": "off"}}}, ("components", "istio", "cni")),
+])
+def test_strings_are_not_coerced_into_numbers_or_booleans(tmp_path, patch, path):
+    err = _error(tmp_path, _with(DEV, **patch))
+    assert [p.path for p in err.problems] == [path]
+
+
+def test_boolean_is_not_a_count(tmp_path):
+    err = _error(tmp_path, _with(DEV, node_pools__0__count=True))
+    assert err.problems[0].path == ("node_pools", 0, "count")
