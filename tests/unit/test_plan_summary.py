@@ -137,7 +137,7 @@ def test_not_a_plan_is_an_error():
 @pytest.mark.parametrize("name", ["dev-create", "dev-cert-manager-bump", "dev-replace-destroy"])
 def test_fixtures_hold_no_machine_paths_or_secrets(name):
     text = (PLANS / f"{name}.json").read_text()
-    assert not re.search(r'"(/tmp/|/root/|/home/|/work/|/Users/)', text)
+    assert not re.search(r'"/(tmp|root|home|work|Users)/', text)
     assert not re.search(r"/(tmp|root|home|Users)/[^\"]*", text), "absolute machine path in fixture"
     plan = json.loads(text)
     assert set(plan) == {"format_version", "terraform_version", "errored", "resource_changes"}
