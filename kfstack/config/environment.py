@@ -75,6 +75,9 @@ class MigStrategy(str, Enum):
 
 GpuProduct = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=63)]
 
+MIG_SLICES = 7
+"""Compute slices of the largest MIG-capable GPUs (A100, H100, H200); an upper bound for any layout."""
+
 MigProfile = Annotated[str, StringConstraints(pattern=r"^[1-7](c\.[1-7])?g\.[0-9]+gb(\+[a-z]+)?$")]
 """A MIG profile as nvidia-smi names it, e.g. ``1g.10gb``, ``3g.40gb``, ``1g.10gb+me``."""
 
@@ -146,6 +149,12 @@ class GpuSpec(Settings):
             if self.mig_strategy is MigStrategy.single and len(self.mig_devices) != 1:
                 raise ValueError(f"mig_strategy single allows one profile per GPU, got {sorted(self.mig_devices)}; "
                                  "use mig_strategy mixed for several")
+            # A MIG-capable GPU has 7 compute slices; profile "<g>g.<mem>gb" takes g of them
+            # (NVIDIA MIG user guide, supported profiles). A layout needing more cannot be applied.
+            slices = sum(int(p.split("g.", 1)[0].split("c.")[-1]) * n for p, n in self.mig_devices.items())
+            if slices > MIG_SLICES:
+                raise ValueError(f"mig_devices {dict(sorted(self.mig_devices.items()))} need {slices} compute "
+                                 f"slices per GPU; a GPU has {MIG_SLICES}")
         return self
 
     @property

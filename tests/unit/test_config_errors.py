@@ -274,3 +274,12 @@ def test_strings_are_not_coerced_into_numbers_or_booleans(tmp_path, patch, path)
 def test_boolean_is_not_a_count(tmp_path):
     err = _error(tmp_path, _with(DEV, node_pools__0__count=True))
     assert err.problems[0].path == ("node_pools", 0, "count")
+
+
+def test_mig_layout_beyond_seven_compute_slices_is_rejected(tmp_path):
+    data = yaml.safe_load(DEV)
+    data["node_pools"][1]["gpu"] = {"product": "NVIDIA-A100-SXM4-80GB", "per_node": 8, "sharing": "mig",
+                                    "mig_strategy": "mixed", "mig_devices": {"3g.40gb": 2, "1g.10gb": 7}}
+    err = _error(tmp_path, yaml.safe_dump(data))
+    (p,) = err.problems
+    assert p.path == ("node_pools", 1, "gpu") and "need 13 compute slices per GPU; a GPU has 7" in p.message
