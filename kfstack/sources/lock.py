@@ -21,7 +21,7 @@ from enum import Enum
 from typing import Annotated
 
 import yaml
-from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import Field, StringConstraints, ValidationError, ValidationInfo, field_validator, model_validator
 
 from kfstack.config.errors import ConfigError, Problem
 from kfstack.model import Settings, Version
@@ -198,27 +198,17 @@ class SourcesLock(Settings):
     kustomize: tuple[KustomizePin, ...] = ()
     remotes: tuple[RemotePin, ...] = ()
 
-    @field_validator("charts")
+    @field_validator("charts", "kustomize")
     @classmethod
-    def _unique(cls, charts: tuple[ChartPin, ...]) -> tuple[ChartPin, ...]:
+    def _unique(cls, pins: tuple, info: ValidationInfo) -> tuple:
+        kind = "chart" if info.field_name == "charts" else "kustomize base"
         seen: set[tuple[str, str]] = set()
-        for pin in charts:
+        for pin in pins:
             key = (pin.name, pin.app_version)
             if key in seen:
-                raise ValueError(f"chart {pin.name} app_version {pin.app_version} is pinned twice")
+                raise ValueError(f"{kind} {pin.name} app_version {pin.app_version} is pinned twice")
             seen.add(key)
-        return charts
-
-    @field_validator("kustomize")
-    @classmethod
-    def _unique_bases(cls, bases: tuple[KustomizePin, ...]) -> tuple[KustomizePin, ...]:
-        seen: set[tuple[str, str]] = set()
-        for pin in bases:
-            key = (pin.name, pin.app_version)
-            if key in seen:
-                raise ValueError(f"kustomize base {pin.name} app_version {pin.app_version} is pinned twice")
-            seen.add(key)
-        return bases
+        return pins
 
     @field_validator("remotes")
     @classmethod

@@ -99,6 +99,21 @@ class VendorResult:
 # ---------------------------------------------------------------- fetching
 
 
+
+def _write_lock(lock_path: Path, edited: str, what: str) -> None:
+    """Validate the edited sources.lock text, then replace the file atomically.
+
+    Raises:
+        VendorError: the edit would make sources.lock invalid (nothing is written).
+    """
+    try:
+        SourcesLock.model_validate(yaml.load(edited, Loader=_Loader) or {})  # noqa: S506
+    except Exception as exc:  # noqa: BLE001 - any failure means we must not write
+        raise VendorError(f"sources.lock would be invalid after recording {what}: {exc}") from exc
+    tmp = lock_path.with_name(lock_path.name + ".tmp")
+    tmp.write_text(edited, encoding="utf-8")
+    tmp.replace(lock_path)
+
 def _git_clone(url: str, ref: str, dest: Path) -> None:
     """Shallow clone of one tag/branch; ``.git`` removed afterwards is the caller's choice."""
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
@@ -354,14 +369,7 @@ def write_parts(lock_path: Path, updates: dict[tuple[str, str], list[tuple[str, 
         lines[lo:hi] = out + tail
     if remaining:
         raise VendorError(f"sources.lock has no kustomize entries for {sorted(remaining)}")
-    edited = "".join(lines)
-    try:
-        SourcesLock.model_validate(yaml.load(edited, Loader=_Loader) or {})  # noqa: S506
-    except Exception as exc:  # noqa: BLE001 - any failure means we must not write
-        raise VendorError(f"sources.lock would be invalid after recording charts: {exc}") from exc
-    tmp = lock_path.with_name(lock_path.name + ".tmp")
-    tmp.write_text(edited, encoding="utf-8")
-    tmp.replace(lock_path)
+    _write_lock(lock_path, "".join(lines), "charts")
 
 
 def write_digests(lock_path: Path, updates: dict[tuple[str, str, str], str]) -> None:
@@ -410,14 +418,7 @@ def write_digests(lock_path: Path, updates: dict[tuple[str, str, str], str]) -> 
             lines[last_field] = lines[last_field] + new  # after the last field (a charts block stays last)
     if remaining:
         raise VendorError(f"sources.lock has no entries for {sorted(remaining)}")
-    edited = "".join(lines)
-    try:
-        SourcesLock.model_validate(yaml.load(edited, Loader=_Loader) or {})  # noqa: S506
-    except Exception as exc:  # noqa: BLE001 - any failure means we must not write
-        raise VendorError(f"sources.lock would be invalid after recording digests: {exc}") from exc
-    tmp = lock_path.with_name(lock_path.name + ".tmp")
-    tmp.write_text(edited, encoding="utf-8")
-    tmp.replace(lock_path)
+    _write_lock(lock_path, "".join(lines), "digests")
 
 
 # ---------------------------------------------------------------- charts
