@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build kfstack's test toolchain from Go modules, cached by version.
 #
-#   scripts/toolchain.sh [all|tofu|providers|kube|etcd|kwok]...  build (default: all)
+#   scripts/toolchain.sh [all|tofu|providers|kube|etcd|kwok|helm]...  build (default: all)
 #   scripts/toolchain.sh env      print `export` lines: eval "$(scripts/toolchain.sh env)"
 #   scripts/toolchain.sh verify   smoke-test the built tools (versions, offline tofu init)
 #   scripts/toolchain.sh prune    drop the Go build cache and wrapper modules, keep binaries
@@ -22,6 +22,9 @@ TOFU_VERSION=1.11.6
 K8S_VERSION=1.35.8
 ETCD_VERSION=3.6.16
 KWOK_VERSION=0.8.0
+# The Helm CLI at the version the pinned helm provider (3.1.1) embeds (its
+# go.mod: helm.sh/helm/v3 v3.18.4): `kfstack check` renders charts with it.
+HELM_VERSION=3.18.4
 # The HashiCorp providers have no /vN module suffix, so their release tags are
 # not valid module versions. Each is pinned by the commit its release tag
 # points at, as a canonical pseudo-version (base = highest v0/v1 tag that is an
@@ -41,12 +44,21 @@ PROVIDER_HOSTS=(registry.opentofu.org registry.terraform.io)
 RECIPE=1
 
 JOBS=${KFSTACK_BUILD_JOBS:-2}
+# Provider sources: a user's KFSTACK_PROVIDER_SRC, else the offline mirror of
+# upstream beside the project (../shared/upstream/git/github.com/hashicorp),
+# which holds both provider repositories at their tag commits.
+if [[ -z ${KFSTACK_PROVIDER_SRC:-} ]]; then
+  _shared=$(cd "$HERE/../.." 2>/dev/null && pwd)/shared/upstream/git/github.com/hashicorp
+  if [[ -d $_shared ]]; then KFSTACK_PROVIDER_SRC=$_shared; fi
+  unset _shared
+fi
 USE_SYSTEM_TOFU=${KFSTACK_USE_SYSTEM_TOFU:-0}
 
 TOFU_DIR=$ROOT/tofu/$TOFU_VERSION
 KUBE_DIR=$ROOT/kubernetes/v$K8S_VERSION
 ETCD_DIR=$ROOT/etcd/v$ETCD_VERSION
 KWOK_DIR=$ROOT/kwok/v$KWOK_VERSION
+HELM_DIR=$ROOT/helm/v$HELM_VERSION
 MIRROR_DIR=$ROOT/providers/mirror
 TOFURC=$ROOT/tofurc
 
@@ -386,13 +398,36 @@ build_kwok() {
   done_ "$name" "$KWOK_DIR/kwok"
 }
 
+# -------------------------------------------------------------------- helm --
+build_helm() {
+  local name="helm v$HELM_VERSION" key="helm v$HELM_VERSION recipe $RECIPE"
+  if cached "$HELM_DIR" "$key" helm; then hit "$name" "$HELM_DIR/helm"; return; fi
+  begin "$name"
+  STEP="helm: download helm.sh/helm/v3@v$HELM_VERSION"
+  moddl "helm.sh/helm/v3@v$HELM_VERSION"
+  STEP="helm: write wrapper module"
+  wrapper "helm-$HELM_VERSION" helm.sh/helm/v3 "v$HELM_VERSION"
+  local tmp=$HELM_DIR.tmp.$$
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  STEP="helm: go build helm.sh/helm/v3/cmd/helm"
+  # The ldflags of upstream's Makefile for a release build.
+  (cd "$WRAP" && "$GO" build -p "$JOBS" -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitCommit=$MOD_HASH -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
+    -o "$tmp/helm" helm.sh/helm/v3/cmd/helm)
+  STEP="helm: check version"
+  local v; v=$("$tmp/helm" version --template '{{.Version}}')
+  [[ $v == "v$HELM_VERSION" ]] || die "helm version says: $v"
+  finish "$HELM_DIR" "$key" "$tmp"
+  done_ "$name" "$HELM_DIR/helm"
+}
+
 # --------------------------------------------------------------------- env --
 print_env() {
   local path=() d
   if ! system_tofu; then
     [[ -x $TOFU_DIR/tofu ]] && path+=("$TOFU_DIR")
   fi
-  for d in "$KUBE_DIR" "$ETCD_DIR" "$KWOK_DIR"; do
+  for d in "$KUBE_DIR" "$ETCD_DIR" "$KWOK_DIR" "$HELM_DIR"; do
     [[ -d $d ]] && path+=("$d")
   done
   if ((${#path[@]})); then
@@ -402,7 +437,7 @@ print_env() {
     if [[ -f $TOFURC ]]; then printf 'export TF_CLI_CONFIG_FILE=%q\n' "$TOFURC"; fi
     if [[ -x $TOFU_DIR/tofu ]]; then echo 'export TERRAFORM_BINARY_NAME=tofu'; fi
   fi
-  for d in tofu:"$TOFU_DIR" kube:"$KUBE_DIR" etcd:"$ETCD_DIR" kwok:"$KWOK_DIR"; do
+  for d in tofu:"$TOFU_DIR" kube:"$KUBE_DIR" etcd:"$ETCD_DIR" kwok:"$KWOK_DIR" helm:"$HELM_DIR"; do
     if [[ ${d%%:*} == tofu ]] && system_tofu; then continue; fi
     [[ -d ${d#*:} ]] || echo "# toolchain: ${d%%:*} not built yet (scripts/toolchain.sh ${d%%:*})" >&2
   done
@@ -435,12 +470,13 @@ EOF
   for p in "${KUBE_CMDS[@]}"; do echo "$p: $("$p" --version)" >&2; done
   STEP="verify: etcd"; t=$(etcd --version); echo "${t%%$'\n'*}" >&2
   STEP="verify: kwok"; kwok --version >&2
+  STEP="verify: helm"; echo "helm: $(helm version --short)" >&2
   log "verify: ok"
 }
 
 # -------------------------------------------------------------------- main --
 # (All inside a function so that editing this file while it runs is harmless.)
-usage() { echo "usage: $0 [all|tofu|providers|kube|etcd|kwok]... | env | verify | prune" >&2; exit 2; }
+usage() { echo "usage: $0 [all|tofu|providers|kube|etcd|kwok|helm]... | env | verify | prune" >&2; exit 2; }
 
 main() {
   (($#)) || set -- all
@@ -454,18 +490,19 @@ main() {
     -h | --help | help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   esac
   for t in "$@"; do
-    case $t in all | tofu | providers | kube | kubernetes | etcd | kwok) ;; *) usage ;; esac
+    case $t in all | tofu | providers | kube | kubernetes | etcd | kwok | helm) ;; *) usage ;; esac
   done
   lock
   setup_go
   for t in "$@"; do
     case $t in
-      all) build_tofu; build_providers; build_etcd; build_kube; build_kwok ;;
+      all) build_tofu; build_providers; build_etcd; build_kube; build_kwok; build_helm ;;
       tofu) build_tofu ;;
       providers) build_providers ;;
       kube | kubernetes) build_kube ;;
       etcd) build_etcd ;;
       kwok) build_kwok ;;
+      helm) build_helm ;;
     esac
   done
   STEP=done

@@ -4,8 +4,10 @@ The kubernetes 2.38.0 and helm 3.1.1 providers are not served by the Go module
 proxy here (403 for every form); scripts/toolchain.sh builds them from a local
 clone (KFSTACK_PROVIDER_SRC) or takes them from its cache. When neither exists,
 scripts/test.sh sets KFSTACK_PROVIDERS_UNAVAILABLE to the reason and the tiers
-that need the providers skip with it. A tool that is missing without such a
-reason is a failure: someone forgot to run the toolchain.
+that need the providers skip with it -- outside CI only. In CI (``CI=true``) a
+tier whose tools are missing fails with the reason: a green run must never hide
+an end-to-end tier. A tool that is missing without such a reason is a failure
+too: someone forgot to run the toolchain.
 """
 
 from __future__ import annotations
@@ -17,8 +19,23 @@ import pytest
 PROVIDERS_UNAVAILABLE = "KFSTACK_PROVIDERS_UNAVAILABLE"
 
 
+def in_ci() -> bool:
+    """True when running under CI (``CI`` set to ``true``/``1``, as CI systems and .ci/run do)."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def unavailable(reason: str) -> None:
+    """A tier's tools are missing: fail in CI, skip with ``reason`` elsewhere.
+
+    Raises pytest's Failed (CI) or Skipped (a developer's machine).
+    """
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: a tier whose tools are missing fails, it never skips)")
+    pytest.skip(reason)
+
+
 def need_providers() -> None:
-    """Skip the calling test with the recorded reason when the providers could not be built."""
+    """Skip (fail in CI) the calling test with the recorded reason when the providers could not be built."""
     reason = os.environ.get(PROVIDERS_UNAVAILABLE)
     if reason:
-        pytest.skip(f"kubernetes/helm providers unavailable: {reason}")
+        unavailable(f"kubernetes/helm providers unavailable: {reason}")
