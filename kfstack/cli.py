@@ -425,6 +425,11 @@ def promote(src: Optional[str] = typer.Argument(None, help="Environment to promo
               + "".join(f"\n  {c}: {o} → {n}" for c, o, n in promotion.changes), highlight=False)
 
 
+from kfstack.check.cli import check as _check  # noqa: E402 - the command lives in its own module
+
+app.command("check")(_check)
+
+
 def synth_main() -> None:
     """Entry for ``python main.py`` / cdktf: synthesize all environments."""
     sys.argv = [sys.argv[0], "synth", *sys.argv[1:]]

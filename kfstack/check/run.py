@@ -1,0 +1,198 @@
+"""Drive ``kfstack check`` over one environment's synthesized stack (see :mod:`kfstack.check`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from kfstack.check.charts import ChartLocator, ChartNotFound
+from kfstack.check.render import RenderError, render
+from kfstack.check.report import Category, EnvironmentReport, Problem, ReleaseReport
+from kfstack.check.rules import (
+    PoolView,
+    disruption_problems,
+    image_problems,
+    load_chart,
+    merged_values,
+    scheduling_problems,
+    size_problems,
+    values_problems,
+)
+from kfstack.check.server import ApiServer, is_pod_security, psa_namespace
+from kfstack.check.stack import Stack, TerraformObject, load_stack
+from kfstack.check.workloads import object_id
+from kfstack.cluster.nodes import node_manifests
+
+
+@dataclass
+class CheckOptions:
+    """How to check.
+
+    ``chart_dirs``: folders of chart archives (see :class:`ChartLocator`).
+    ``server``: an API server for dry runs; ``scratch`` allows creating objects
+    for real on it (the local control plane) — never on a site's cluster.
+    ``progress``: called with one line per release.
+    """
+
+    chart_dirs: list[Path]
+    server: ApiServer | None = None
+    scratch: bool = False
+    progress: Callable[[str], None] = lambda line: None
+    extra_notes: list[str] = field(default_factory=list)
+
+
+def pool_views(env) -> list[PoolView]:
+    """One :class:`PoolView` per node pool, from the same node objects ``kfstack cluster up`` creates."""
+    views = []
+    for pool in env.node_pools:
+        nodes = node_manifests([pool.model_copy(update={"count": 1})])
+        if not nodes:
+            continue
+        node = nodes[0]
+        views.append(PoolView(pool.name, node["metadata"]["labels"], tuple(node["spec"]["taints"]),
+                              pool.gpu is not None))
+    return views
+
+
+def _render_category(message: str) -> Category:
+    return Category.precondition if ("not found in namespace" in message or "lookup" in message) else Category.render
+
+
+def _deps(stack: Stack) -> dict[str, set[str]]:
+    """Transitive ``depends_on`` of every release (addresses)."""
+    direct = {r.address: set(r.depends_on) for r in stack.releases}
+    memo: dict[str, set[str]] = {}
+
+    def closure(addr: str, seen: frozenset = frozenset()) -> set[str]:
+        if addr in memo:
+            return memo[addr]
+        out: set[str] = set()
+        for d in direct.get(addr, ()):
+            if d not in seen:
+                out.add(d)
+                out |= closure(d, seen | {addr})
+        memo[addr] = out
+        return out
+
+    return {a: closure(a) for a in direct}
+
+
+def check_stack(stack: Stack, env, options: CheckOptions) -> EnvironmentReport:
+    """Check every release of ``stack`` (environment config ``env``); see the package doc for what is checked."""
+    locator = ChartLocator(options.chart_dirs)
+    pools = pool_views(env)
+    registry = env.registry.host if getattr(env, "registry", None) else None
+    server = options.server
+    report = EnvironmentReport(stack.env, server=(f"{server.kubeconfig}" + (" (scratch)" if options.scratch else " (dry run only)"))
+                               if server else "")
+    created_tf: set[str] = set()
+    tf_by_addr: dict[str, TerraformObject] = {o.address: o for o in stack.objects}
+    api_versions: list[str] = []
+    order = stack.install_order()
+    deps = _deps(stack)
+    try:
+        if server and options.scratch:
+            for ns in stack.namespaces():
+                out = server.apply(psa_namespace(ns.manifest()), "", dry_run=False)
+                created_tf.add(ns.address)
+                if out.error:
+                    report.releases.append(ReleaseReport(ns.address, ns.name, "", "namespace",
+                                                         problems=[Problem(Category.api, out.error, f"Namespace/{ns.name}")]))
+        for i, rel in enumerate(order, 1):
+            rr = ReleaseReport(rel.address, rel.name, rel.namespace, rel.label)
+            report.releases.append(rr)
+            options.progress(f"[{i}/{len(order)}] {stack.env}: {rel.name} ({rel.label})")
+            if server and options.scratch:
+                for addr in sorted(deps.get(rel.address, ())):
+                    obj = tf_by_addr.get(addr)
+                    if obj is not None and addr not in created_tf and obj.kind not in ("Deployment",):
+                        server.apply(obj.manifest(), obj.namespace, dry_run=False)
+                        created_tf.add(addr)
+            # ---- chart
+            if rel.local_path is not None:
+                path = rel.local_path
+                rr.source = "project chart"
+            else:
+                try:
+                    located = locator.locate(rel.chart, rel.version)
+                except ChartNotFound as exc:
+                    rr.problems.append(Problem(Category.chart, str(exc)))
+                    continue
+                path = located.path
+                rr.source = path.name
+                if located.note:
+                    rr.notes.append(located.note)
+            try:
+                content = load_chart(path)
+            except ValueError as exc:
+                rr.problems.append(Problem(Category.chart, str(exc)))
+                continue
+            values = merged_values(rel.values, rel.sets)
+            rr.problems.extend(values_problems(values, content))
+            # ---- render
+            try:
+                rendered = render(rel, path, kubeconfig=server.kubeconfig if (server and options.scratch) else None,
+                                  api_versions=tuple(api_versions))
+            except RenderError as exc:
+                rr.problems.append(Problem(_render_category(str(exc)), str(exc)))
+                continue
+            objects = rendered.objects
+            rr.objects = len(objects)
+            rr.problems.extend(scheduling_problems(objects, pools, rel.namespace))
+            rr.problems.extend(size_problems(content, rendered.manifest, values))
+            rr.problems.extend(disruption_problems(objects, rel.namespace))
+            rr.problems.extend(image_problems(objects, registry, rel.namespace))
+            crds = [o for o in objects if o.get("kind") == "CustomResourceDefinition"]
+            for crd in crds:
+                spec = crd.get("spec") or {}
+                for v in spec.get("versions") or []:
+                    api_versions.append(f"{spec.get('group')}/{v.get('name')}")
+            if server is None:
+                continue
+            # ---- API server: CRDs first (dry run, then for real on a scratch cluster), then the rest
+            names = []
+            for crd in crds:
+                out = server.apply(crd, rel.namespace, dry_run=True)
+                if out.error:
+                    rr.problems.append(Problem(Category.api, out.error, object_id(crd)))
+                    continue
+                rr.validated += 1
+                if options.scratch:
+                    real = server.create_for_real(crd, rel.namespace)
+                    if not real.error:
+                        names.append(crd["metadata"]["name"])
+            if names:
+                for name in server.wait_established(names):
+                    rr.problems.append(Problem(Category.api, "CRD not Established within 60 s",
+                                               f"CustomResourceDefinition/{name}"))
+            rest = [o for o in objects if o.get("kind") != "CustomResourceDefinition"]
+            # Namespaces the chart itself renders go first, for real, so its objects there can be judged.
+            rest.sort(key=lambda o: 0 if o.get("kind") == "Namespace" else 1)
+            for obj in rest:
+                oid = object_id(obj, rel.namespace)
+                out = server.apply(psa_namespace(obj) if obj.get("kind") == "Namespace" else obj,
+                                   rel.namespace, dry_run=True)
+                if out.error:
+                    rr.problems.append(Problem(Category.api, out.error, oid))
+                    continue
+                rr.validated += 1
+                for w in out.warnings:
+                    if is_pod_security(w):
+                        rr.problems.append(Problem(Category.pod_security, w, oid))
+                if options.scratch:
+                    server.create_for_real(psa_namespace(obj) if obj.get("kind") == "Namespace" else obj,
+                                           rel.namespace)
+    finally:
+        if server and options.scratch:
+            server.cleanup()
+    return report
+
+
+def check_environment(env_name: str, env, stack_path: Path, options: CheckOptions) -> EnvironmentReport:
+    """Load ``stack_path`` and :func:`check_stack` it.
+
+    Raises:
+        kfstack.check.stack.StackError: the stack file is missing or unreadable.
+    """
+    return check_stack(load_stack(stack_path, env_name), env, options)

@@ -1,0 +1,208 @@
+"""Read a synthesized stack (``cdk.tf.json``): its Helm releases and the objects Terraform creates.
+
+Terraform references (``${kubernetes_namespace_v1.X.metadata[0].name}``)
+are resolved against the stack's own resources; values that only exist at
+apply time (``random_password`` results, sensitive ``set``) are replaced by
+:data:`PLACEHOLDER`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PLACEHOLDER = "kfstack-check-placeholder"
+"""Stand-in for a value known only at apply time (a generated password, a sensitive set)."""
+
+_REF = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.metadata\[0\]\.(name|namespace)\}")
+_ANY_REF = re.compile(r"\$\{[^}]*\}")
+
+# kubernetes_<kind>_v1 resource type → (apiVersion, kind) of the object it manages.
+_KUBE_TYPES = {
+    "kubernetes_namespace_v1": ("v1", "Namespace"),
+    "kubernetes_secret_v1": ("v1", "Secret"),
+    "kubernetes_config_map_v1": ("v1", "ConfigMap"),
+    "kubernetes_service_v1": ("v1", "Service"),
+    "kubernetes_service_account_v1": ("v1", "ServiceAccount"),
+    "kubernetes_persistent_volume_claim_v1": ("v1", "PersistentVolumeClaim"),
+    "kubernetes_deployment_v1": ("apps/v1", "Deployment"),
+    "kubernetes_priority_class_v1": ("scheduling.k8s.io/v1", "PriorityClass"),
+}
+
+
+class StackError(Exception):
+    """The stack file is missing or not a synthesized kfstack stack."""
+
+
+@dataclass(frozen=True)
+class TerraformObject:
+    """A Kubernetes object a ``kubernetes_*`` resource creates (metadata only, plus Namespace labels)."""
+
+    address: str
+    api_version: str
+    kind: str
+    name: str
+    namespace: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    secret_type: str = ""
+
+    def manifest(self) -> dict[str, Any]:
+        """A minimal object with this identity (placeholder data for Secrets/ConfigMaps)."""
+        meta: dict[str, Any] = {"name": self.name}
+        if self.namespace:
+            meta["namespace"] = self.namespace
+        if self.labels:
+            meta["labels"] = dict(self.labels)
+        obj: dict[str, Any] = {"apiVersion": self.api_version, "kind": self.kind, "metadata": meta}
+        if self.kind == "Secret":
+            obj["type"] = self.secret_type or "Opaque"
+            if obj["type"] == "kubernetes.io/dockerconfigjson":
+                obj["stringData"] = {".dockerconfigjson": '{"auths": {}}'}
+        return obj
+
+
+@dataclass(frozen=True)
+class HelmRelease:
+    """One ``helm_release`` as Terraform will install it.
+
+    ``chart`` is a chart name (with ``repository`` and ``version``) or a
+    path of a local chart folder (``local_path``, absolute). ``values`` are
+    the YAML documents in order; ``sets`` are (dotted path, value, type)
+    with sensitive values replaced by :data:`PLACEHOLDER`.
+    """
+
+    address: str
+    name: str
+    namespace: str
+    chart: str
+    repository: str | None
+    version: str | None
+    local_path: Path | None
+    values: tuple[str, ...]
+    sets: tuple[tuple[str, str, str], ...]
+    depends_on: tuple[str, ...]
+    component: str
+
+    @property
+    def label(self) -> str:
+        """``chart version`` (local charts: the folder's chart name)."""
+        return f"{self.chart} {self.version or ''}".strip()
+
+
+@dataclass
+class Stack:
+    """The parts of a synthesized stack ``kfstack check`` needs."""
+
+    env: str
+    path: Path
+    releases: list[HelmRelease]
+    objects: list[TerraformObject]
+
+    def install_order(self) -> list[HelmRelease]:
+        """Releases in an order that respects every ``depends_on`` (stable: file order otherwise)."""
+        by_addr = {r.address: r for r in self.releases}
+        seen: set[str] = set()
+        out: list[HelmRelease] = []
+
+        def visit(r: HelmRelease, stack: tuple[str, ...]) -> None:
+            if r.address in seen or r.address in stack:
+                return
+            for dep in r.depends_on:
+                if dep in by_addr:
+                    visit(by_addr[dep], stack + (r.address,))
+            seen.add(r.address)
+            out.append(r)
+
+        for r in self.releases:
+            visit(r, ())
+        return out
+
+    def namespaces(self) -> list[TerraformObject]:
+        return [o for o in self.objects if o.kind == "Namespace"]
+
+
+def _resolver(resources: dict[str, dict[str, Any]]):
+    def meta(rtype: str, rid: str) -> dict[str, Any]:
+        res = resources.get(rtype, {}).get(rid, {})
+        m = res.get("metadata") or {}
+        return m[0] if isinstance(m, list) and m else m if isinstance(m, dict) else {}
+
+    def resolve(text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
+
+        def sub(m: re.Match) -> str:
+            value = meta(m.group(1), m.group(2)).get(m.group(3))
+            return resolve(value) if isinstance(value, str) else m.group(0)
+
+        out = _REF.sub(sub, text)
+        return _ANY_REF.sub(PLACEHOLDER, out)
+
+    return resolve
+
+
+def load_stack(path: Path, env: str) -> Stack:
+    """Read ``path`` (a ``cdk.tf.json``).
+
+    Raises:
+        StackError: the file is missing or is not JSON.
+    """
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise StackError(f"{path}: not found; synthesize first (`bash scripts/synth.sh` or `kfstack synth {env}`)") from exc
+    except (OSError, ValueError) as exc:
+        raise StackError(f"{path}: not a synthesized stack: {exc}") from exc
+    resources: dict[str, dict[str, Any]] = doc.get("resource") or {}
+    resolve = _resolver(resources)
+    stack_dir = path.parent
+
+    objects: list[TerraformObject] = []
+    for rtype, (api_version, kind) in _KUBE_TYPES.items():
+        for rid, res in sorted(resources.get(rtype, {}).items()):
+            m = res.get("metadata") or {}
+            m = m[0] if isinstance(m, list) and m else m
+            objects.append(TerraformObject(
+                address=f"{rtype}.{rid}", api_version=api_version, kind=kind,
+                name=resolve(m.get("name", "")), namespace=resolve(m.get("namespace", "")) if kind != "Namespace" else "",
+                labels={k: resolve(v) for k, v in (m.get("labels") or {}).items()},
+                secret_type=res.get("type", "") if kind == "Secret" else ""))
+
+    releases: list[HelmRelease] = []
+    for rid, res in resources.get("helm_release", {}).items():
+        chart = res["chart"]
+        repository = res.get("repository")
+        local = None
+        if not repository and not str(chart).startswith("oci://"):
+            local = (stack_dir / chart).resolve()
+        sets = tuple((s["name"], str(resolve(s.get("value", ""))), s.get("type", "")) for s in res.get("set", []))
+        sets += tuple((s["name"], PLACEHOLDER, s.get("type", "")) for s in res.get("set_sensitive", []))
+        component = ((res.get("//") or {}).get("metadata") or {}).get("path", "")
+        releases.append(HelmRelease(
+            address=f"helm_release.{rid}", name=res["name"], namespace=resolve(res.get("namespace") or "default"),
+            chart=chart if local is None else _local_chart_name(local, chart), repository=repository,
+            version=res.get("version") if local is None else _local_chart_version(local),
+            local_path=local, values=tuple(resolve(v) for v in res.get("values", [])), sets=sets,
+            depends_on=tuple(res.get("depends_on", [])), component=component))
+    return Stack(env=env, path=path, releases=releases, objects=objects)
+
+
+def _chart_meta(folder: Path) -> dict[str, Any]:
+    try:
+        return yaml.safe_load((folder / "Chart.yaml").read_text(encoding="utf-8")) or {}
+    except OSError:
+        return {}
+
+
+def _local_chart_name(folder: Path, fallback: str) -> str:
+    return str(_chart_meta(folder).get("name") or fallback)
+
+
+def _local_chart_version(folder: Path) -> str | None:
+    v = _chart_meta(folder).get("version")
+    return str(v) if v is not None else None
