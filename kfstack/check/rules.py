@@ -154,33 +154,31 @@ def _leaf_paths(values: Any, prefix: tuple[str, ...] = ()) -> Iterable[tuple[str
         yield prefix
 
 
-def _mentioned(key: str, parent: str | None, templates: str) -> bool:
-    """Does a template read ``key`` by name, or pass its parent map whole (toYaml/with/range/tpl)?"""
+def _mentioned(key: str, ancestors: tuple[str, ...], templates: str) -> bool:
+    """Does a template read ``key`` by name, or hand an ancestor map whole to toYaml/tpl/range/with?"""
     if re.search(r"\." + re.escape(key) + r"\b", templates) or re.search(r"[\"']" + re.escape(key) + r"[\"']", templates):
         return True
-    if parent is None:
-        return False
-    # The parent map handed over whole: `toYaml .Values.a.parent`, `.parent | toYaml`, `with .parent` + `toYaml .`
-    p = re.escape(parent)
-    return bool(re.search(r"(toYaml|toJson|tpl|include|merge|mustMerge|range|with|omit)[^\n}]*\." + p + r"\b", templates)
-                or re.search(r"\." + p + r"\b[^\n}]*\|\s*(toYaml|toJson|tpl)", templates))
+    for parent in ancestors:
+        p = re.escape(parent)
+        if (re.search(r"(toYaml|toJson|tpl|include|merge|mustMerge|range|with|omit)[^\n}]*\." + p + r"\b", templates)
+                or re.search(r"\." + p + r"\b[^\n}]*\|\s*(toYaml|toJson|tpl)", templates)):
+            return True
+    return False
 
 
-def unread_values(values: dict[str, Any], chart: ChartContent) -> list[str]:
-    """Dotted value paths that ``chart`` never reads.
+def unknown_values(values: dict[str, Any], chart: ChartContent) -> list[tuple[str, ...]]:
+    """Value paths whose key is neither in the chart's (or subchart's) ``values.yaml`` nor named by a template.
 
-    A path is read when each key exists in the chart's (or subchart's)
-    ``values.yaml``, or, where the default is an open map (``{}``, null, a
-    scalar replaced by a map), when a template names the key or hands its
-    parent map to ``toYaml``/``tpl``/``range``. ``global`` is always read.
+    ``global`` is always accepted; keys under an open map (``{}``, null) must
+    be named by a template or sit under a map the template hands over whole.
+    These are candidates for :func:`unread_values`, not verdicts.
     """
-    out: list[str] = []
+    out: list[tuple[str, ...]] = []
     for path in _leaf_paths(values):
         if path[0] == "global":
             continue
         node: Any = chart.defaults
         templates = chart.all_templates
-        scope = chart
         for i, key in enumerate(path):
             if i == 0 and key in chart.subcharts:
                 scope = chart.subcharts[key]
@@ -195,23 +193,44 @@ def unread_values(values: dict[str, Any], chart: ChartContent) -> list[str]:
             if isinstance(node, dict) and key in node:
                 node = node[key]
                 continue
-            if isinstance(node, dict) and node:
-                parent = path[i - 1] if i > 0 else None
-                if not _mentioned(key, parent, templates):
-                    out.append(".".join(path[: i + 1]))
-            elif isinstance(node, dict) or node is None:
-                # An empty map/null default: free-form only if the template reads the parent or the key.
-                parent = path[i - 1] if i > 0 else None
-                if not _mentioned(key, parent, templates):
-                    out.append(".".join(path[: i + 1]))
+            if isinstance(node, dict) or node is None:
+                if not _mentioned(key, tuple(reversed(path[:i])), templates):
+                    out.append(path[: i + 1])
             break
     return sorted(set(out))
 
 
-def values_problems(values: dict[str, Any], chart: ChartContent) -> list[Problem]:
-    """:func:`unread_values` as problems."""
-    return [Problem(Category.unread_value, f"{p}: the chart never reads this value (typo, or a key of another "
-                    "chart version?)") for p in unread_values(values, chart)]
+def perturbed(values: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """A deep copy of ``values`` with the value at ``path`` changed (lists emptied, strings suffixed, maps dropped)."""
+    import copy
+
+    out = copy.deepcopy(values)
+    node = out
+    for k in path[:-1]:
+        node = node[k]
+    v = node[path[-1]]
+    if isinstance(v, list):
+        node[path[-1]] = []
+    elif isinstance(v, str):
+        node[path[-1]] = v + "-kfstack-probe"
+    elif isinstance(v, bool):
+        node[path[-1]] = not v
+    elif isinstance(v, (int, float)):
+        node[path[-1]] = v + 1
+    else:
+        del node[path[-1]]
+    return out
+
+
+def canonical(objects: list[dict[str, Any]]) -> str:
+    """Order-independent text of rendered objects, to compare two renders."""
+    return "\n".join(sorted(json.dumps(o, sort_keys=True, default=str) for o in objects))
+
+
+def unread_problems(paths: Iterable[tuple[str, ...]]) -> list[Problem]:
+    """Confirmed unread value paths as problems."""
+    return [Problem(Category.unread_value, f"{'.'.join(p)}: the chart never reads this value (changing it changes "
+                    "nothing in the render: a typo, or a key of another chart version?)") for p in paths]
 
 
 # ------------------------------------------------------------ scheduling
@@ -283,6 +302,10 @@ def scheduling_problems(objects: list[dict[str, Any]], pools: list[PoolView], na
 
     * every DaemonSet must tolerate the taints of every pool its nodeSelector
       and required node affinity select;
+    * a Ceph-CSI ``Driver`` (``csi.ceph.io/v1``) runs its node plugin on every
+      node: its ``spec.nodePlugin.tolerations`` (or, when absent, the
+      OperatorConfig's ``driverSpecDefaults.nodePlugin.tolerations``) must
+      tolerate every pool's taints;
     * the GPU Operator's ClusterPolicy (``nvidia.com/v1``) runs its operands
       (driver, toolkit, device plugin, DCGM exporter, GFD, MIG manager) as
       DaemonSets on every GPU node with ``spec.daemonsets.tolerations``
@@ -290,9 +313,27 @@ def scheduling_problems(objects: list[dict[str, Any]], pools: list[PoolView], na
       tolerate every GPU pool's taints.
     """
     out: list[Problem] = []
+    defaults = next((((o.get("spec") or {}).get("driverSpecDefaults") or {}).get("nodePlugin") or {}
+                     for o in objects if o.get("kind") == "OperatorConfig"
+                     and str(o.get("apiVersion", "")).startswith("csi.ceph.io/")), {})
     for obj in objects:
         kind = obj.get("kind")
-        if kind == "DaemonSet":
+        if kind == "Driver" and str(obj.get("apiVersion", "")).startswith("csi.ceph.io/"):
+            # ceph-csi-operator runs each Driver's node plugin as a DaemonSet on every node the
+            # affinity allows; the Driver's own tolerations win over the OperatorConfig defaults.
+            node_plugin = (obj.get("spec") or {}).get("nodePlugin") or {}
+            tol = node_plugin["tolerations"] if "tolerations" in node_plugin else defaults.get("tolerations") or []
+            spec = {"affinity": node_plugin.get("affinity") or defaults.get("affinity") or {}}
+            for pool in pools:
+                if not selects(spec, pool.labels):
+                    continue
+                missing = [t for t in _blocking(pool.taints) if not tolerates(tol or [], t)]
+                if missing:
+                    taints = ", ".join(f"{t['key']}={t.get('value', '')}:{t['effect']}" for t in missing)
+                    out.append(Problem(Category.scheduling, f"CSI node plugin (spec.nodePlugin.tolerations) does not "
+                                       f"tolerate node pool {pool.name}'s taint {taints}: volumes cannot mount there",
+                                       object_id(obj, namespace)))
+        elif kind == "DaemonSet":
             spec = pod_spec(obj) or {}
             for pool in pools:
                 if not selects(spec, pool.labels):
@@ -407,7 +448,11 @@ def image_problems(objects: list[dict[str, Any]], registry: str | None, namespac
     prefix = registry.rstrip("/") + "/"
     out = []
     for oid, image in pod_images(objects):
+        # "auto": Istio's gateway chart asks the sidecar injector to fill in its own proxy image
+        # (istiod values global.hub/global.proxy.image, rehosted there).
+        if image == "auto":
+            continue
         if not image.startswith(prefix):
             out.append(Problem(Category.image, f"image {image} is not from the environment's registry {registry}",
-                               oid if "/" in oid[len(oid.split('/')[0]) + 1:] else oid))
+                               oid))
     return out

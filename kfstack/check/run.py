@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
+
+import yaml
 
 from kfstack.check.charts import ChartLocator, ChartNotFound
 from kfstack.check.render import RenderError, render
@@ -15,9 +18,12 @@ from kfstack.check.rules import (
     image_problems,
     load_chart,
     merged_values,
+    canonical,
+    perturbed,
     scheduling_problems,
     size_problems,
-    values_problems,
+    unknown_values,
+    unread_problems,
 )
 from kfstack.check.server import ApiServer, is_pod_security, psa_namespace
 from kfstack.check.stack import Stack, TerraformObject, load_stack
@@ -59,6 +65,14 @@ def _render_category(message: str) -> Category:
     return Category.precondition if ("not found in namespace" in message or "lookup" in message) else Category.render
 
 
+_LOOKUP_MISS = re.compile(r"'([^']+)' not found in namespace '([^']+)'")
+
+
+def _created_before(stack: Stack, deps: set[str], name: str, namespace: str) -> bool:
+    """Does a resource this release depends on create an object ``name`` in ``namespace``?"""
+    return any(o.address in deps and o.name == name and o.namespace == namespace for o in stack.objects)
+
+
 def _deps(stack: Stack) -> dict[str, set[str]]:
     """Transitive ``depends_on`` of every release (addresses)."""
     direct = {r.address: set(r.depends_on) for r in stack.releases}
@@ -76,6 +90,32 @@ def _deps(stack: Stack) -> dict[str, set[str]]:
         return out
 
     return {a: closure(a) for a in direct}
+
+
+def unread_values(rel, chart: Path, values: dict[str, Any], content) -> list[tuple[str, ...]]:
+    """Value paths the chart never reads: changing the value leaves the render unchanged.
+
+    Candidates are keys unknown to the chart (:func:`unknown_values`: not in
+    its ``values.yaml`` nor named by a template); each is confirmed by
+    rendering once more with that value changed (:func:`perturbed`,
+    client-side). A probe the chart refuses (schema, ``required``) counts as
+    read. Known keys that the current settings leave unused (an option of a
+    disabled feature) are not reported.
+    """
+    candidates = unknown_values(values, content)
+    if not candidates:
+        return []
+
+    def probe(vals: dict[str, Any]) -> str | None:
+        try:
+            return canonical(render(replace(rel, values=(yaml.safe_dump(vals),), sets=()), chart).objects)
+        except RenderError:
+            return None
+
+    base = probe(values)
+    if base is None:
+        return []
+    return [p for p in candidates if probe(perturbed(values, p)) == base]
 
 
 def check_stack(stack: Stack, env, options: CheckOptions) -> EnvironmentReport:
@@ -129,16 +169,23 @@ def check_stack(stack: Stack, env, options: CheckOptions) -> EnvironmentReport:
                 rr.problems.append(Problem(Category.chart, str(exc)))
                 continue
             values = merged_values(rel.values, rel.sets)
-            rr.problems.extend(values_problems(values, content))
             # ---- render
             try:
                 rendered = render(rel, path, kubeconfig=server.kubeconfig if (server and options.scratch) else None,
                                   api_versions=tuple(api_versions))
             except RenderError as exc:
+                missing = _LOOKUP_MISS.search(str(exc))
+                if missing and not (server and options.scratch) and _created_before(
+                        stack, deps.get(rel.address, set()), missing.group(1), missing.group(2)):
+                    rr.notes.append(f"not verified without a cluster: the chart looks up {missing.group(1)} in "
+                                    f"{missing.group(2)}, which the stack creates before it (run with a scratch "
+                                    "cluster to render it)")
+                    continue
                 rr.problems.append(Problem(_render_category(str(exc)), str(exc)))
                 continue
             objects = rendered.objects
             rr.objects = len(objects)
+            rr.problems.extend(unread_problems(unread_values(rel, path, values, content)))
             rr.problems.extend(scheduling_problems(objects, pools, rel.namespace))
             rr.problems.extend(size_problems(content, rendered.manifest, values))
             rr.problems.extend(disruption_problems(objects, rel.namespace))

@@ -122,8 +122,11 @@ def test_csi_drivers_follow_rooks_compatible_values(synth_env):
         {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"},
         {"key": "nvidia.com/gpu", "operator": "Equal", "value": "shared", "effect": "NoSchedule"},
     ]
+    # Each enabled Driver carries the same list itself: the chart always writes the Driver's
+    # spec.nodePlugin.tolerations (default []), which wins over the OperatorConfig defaults.
     assert values["drivers"] == {
-        "rbd": {"enabled": True, "name": "rook-ceph.rbd.csi.ceph.com"},
+        "rbd": {"enabled": True, "name": "rook-ceph.rbd.csi.ceph.com",
+                "nodePlugin": {"tolerations": defaults["nodePlugin"]["tolerations"]}},
         "cephfs": {"enabled": False, "name": "rook-ceph.cephfs.csi.ceph.com"},
         "nfs": {"enabled": False, "name": "rook-ceph.nfs.csi.ceph.com"},
         "nvmeof": {"enabled": False, "name": "rook-ceph.nvmeof.csi.ceph.com"},
@@ -141,7 +144,8 @@ def test_mirror_rewrites_ceph_rook_and_csi_images(synth_env):
     assert operator["ceph-csi-operator"]["imagePullSecrets"] == [{"name": "registry-internal"}]
     cluster = release_values(stack, "rook-ceph-cluster")
     assert cluster["cephImage"] == {"repository": "registry.internal/ceph/ceph"}
-    assert cluster["imagePullSecrets"] == [{"name": "registry-internal"}]
+    # rook-ceph-cluster has no imagePullSecrets value (Ceph daemons use the operator chart's accounts).
+    assert "imagePullSecrets" not in cluster
     assert release_values(stack, "ceph-csi-drivers")["imagePullSecrets"] == [{"name": "registry-internal"}]
 
 

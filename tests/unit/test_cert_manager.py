@@ -30,9 +30,15 @@ def test_replicas_differ_per_environment(synth_env):
 
 def test_mirror_rewrites_images_and_pull_secret(synth_env):
     prod = release_values(synth_env("prod"), "cert-manager")
-    assert prod["imageRegistry"] == "registry.internal"
+    # cert-manager v1.19.4's values.schema.json forbids unknown keys: there is no top-level
+    # imageRegistry (the real chart refused it); each image's repository is rehosted instead.
+    assert "imageRegistry" not in prod
+    assert prod["image"]["repository"] == "registry.internal/jetstack/cert-manager-controller"
+    for component in ("webhook", "cainjector", "acmesolver", "startupapicheck"):
+        assert prod[component]["image"]["repository"] == f"registry.internal/jetstack/cert-manager-{component}"
     assert prod["global"]["imagePullSecrets"] == [{"name": "registry-internal"}]
-    assert "imageRegistry" not in release_values(synth_env("dev"), "cert-manager")
+    dev = release_values(synth_env("dev"), "cert-manager")
+    assert "imageRegistry" not in dev and "repository" not in dev.get("image", {})
 
 
 def test_cluster_issuer_is_a_chart_installed_after_cert_manager(synth_env):

@@ -111,6 +111,12 @@ def _csi_values(settings: CephSettings, cluster: ClusterHandle) -> dict[str, Any
             "nvmeof": {"enabled": False, "name": csi_driver_name(ns, "nvmeof")},
         },
     }
+    # Each Driver custom resource always carries drivers.<d>.nodePlugin.tolerations (chart
+    # templates/driver.yaml; default []), and the operator lets a Driver's own list win over
+    # operatorConfig.driverSpecDefaults: without this the node plugins lose the GPU taints.
+    for driver in values["drivers"].values():
+        if driver["enabled"]:
+            driver["nodePlugin"] = {"tolerations": tolerations}
     if cluster.mirror is not None:
         values["imagePullSecrets"] = cluster.mirror.pull_secrets
     return values
@@ -199,8 +205,9 @@ def _cluster_values(settings: CephSettings, cluster: ClusterHandle) -> dict[str,
                              "volumeBindingMode": "Immediate", "parameters": {"region": "us-east-1"}},
         }]
     if cluster.mirror is not None:
+        # rook-ceph-cluster has no imagePullSecrets value: Ceph daemons use the service
+        # accounts the rook-ceph (operator) chart creates, which carry its imagePullSecrets.
         values["cephImage"] = {"repository": cluster.mirror.rehost(CEPH_IMAGE)}
-        values["imagePullSecrets"] = cluster.mirror.pull_secrets
     return values
 
 

@@ -3,7 +3,10 @@
 Chart: jetstack ``cert-manager`` v1.19.4 (values.yaml keys used:
 ``crds.enabled``, ``crds.keep``, ``replicaCount``, ``webhook.replicaCount``,
 ``cainjector.replicaCount``, ``podDisruptionBudget.enabled``,
-``global.priorityClassName``, ``global.imagePullSecrets``, ``imageRegistry``).
+``global.priorityClassName``, ``global.imagePullSecrets``, ``<component>.image.repository``).
+The chart's ``values.schema.json`` is strict (no unknown keys): v1.19.4 has no
+top-level ``imageRegistry``; each image is rehosted through its full
+``image.repository`` (:data:`IMAGES`).
 The ClusterIssuer is delivered through this project's ``raw-manifests`` chart
 after the cert-manager release is ready (its startupapicheck Job waits for the
 webhook), never as a ``kubernetes_manifest``: the CRD does not exist at plan
@@ -22,6 +25,16 @@ from kfstack.model import PodSecurityLevel
 from kfstack.sources.charts import ChartSource
 
 
+IMAGES: dict[tuple[str, ...], str] = {
+    ("image",): "quay.io/jetstack/cert-manager-controller",
+    ("webhook", "image"): "quay.io/jetstack/cert-manager-webhook",
+    ("cainjector", "image"): "quay.io/jetstack/cert-manager-cainjector",
+    ("acmesolver", "image"): "quay.io/jetstack/cert-manager-acmesolver",
+    ("startupapicheck", "image"): "quay.io/jetstack/cert-manager-startupapicheck",
+}
+"""Value path of each image block → upstream repository (chart v1.19.4 values.yaml defaults)."""
+
+
 def _values(settings: CertManagerSettings, cluster: ClusterHandle) -> dict[str, Any]:
     """Chart values for cert-manager (keys from chart v1.19.4 values.yaml)."""
     values: dict[str, Any] = {
@@ -33,7 +46,11 @@ def _values(settings: CertManagerSettings, cluster: ClusterHandle) -> dict[str, 
         "global": {"priorityClassName": cluster.priority_classes["platform"]},
     }
     if cluster.mirror is not None:
-        values["imageRegistry"] = cluster.mirror.host
+        for path, upstream in IMAGES.items():
+            node = values
+            for key in path:
+                node = node.setdefault(key, {})
+            node["repository"] = cluster.mirror.rehost(upstream)
         values["global"]["imagePullSecrets"] = cluster.mirror.pull_secrets
     return values
 
