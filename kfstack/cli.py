@@ -76,6 +76,14 @@ def vendor(names: Optional[List[str]] = typer.Argument(None, help="Charts or kus
            update_lock: bool = typer.Option(False, "--update-lock",
                                             help="Record digests in sources.lock instead of verifying them."),
            check_render: bool = typer.Option(True, help="Render each base offline before caching it."),
+           chart_repository: Optional[str] = typer.Option(
+               None, "--chart-repository", metavar="URL",
+               help="Fetch every chart from this Helm repository (a site mirror; https://, http:// or file://) "
+                    "instead of each pin's repository."),
+           substitute: bool = typer.Option(
+               False, "--substitute-missing",
+               help="With --chart-repository: when the mirror lacks a pinned version, vendor its highest "
+                    "version of that chart and say so (for `kfstack check` against a lagging mirror)."),
            publish: Optional[str] = typer.Option(
                None, "--publish", metavar="DIR",
                help="Fetch nothing: render the vendored kustomize bases and write their charts as a Helm "
@@ -98,6 +106,7 @@ def vendor(names: Optional[List[str]] = typer.Argument(None, help="Charts or kus
 
     icons = {Status.recorded: "[green]recorded[/]", Status.verified: "[green]verified[/]",
              Status.unpinned: "[yellow]unpinned[/]", Status.skipped: "[yellow]skipped[/]",
+             Status.substituted: "[yellow]substituted[/]",
              Status.mismatch: "[bold red]MISMATCH[/]", Status.failed: "[bold red]FAILED[/]"}
     start = time.perf_counter()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -112,7 +121,8 @@ def vendor(names: Optional[List[str]] = typer.Argument(None, help="Charts or kus
 
         try:
             results = vendor_all(PROJECT_ROOT / "sources.lock", PROJECT_ROOT / vendor_dir, update_lock=update_lock,
-                                 only=names or None, check_render=check_render, report=report)
+                                 only=names or None, check_render=check_render, report=report,
+                                 chart_repository=chart_repository, substitute=substitute)
         except (ConfigError, SourceError, VendorError) as exc:
             _fail(exc)
     bad = [r for r in results if r.status.is_error]

@@ -44,7 +44,8 @@ def _norm(version: str) -> str:
     return version[1:] if version.startswith("v") else version
 
 
-def _version_key(version: str) -> tuple:
+def version_key(version: str) -> tuple:
+    """Sort key of a chart version (``v`` prefix ignored; numeric parts compare as numbers)."""
     parts = re.split(r"[.+-]", _norm(version))
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts)
 
@@ -102,5 +103,5 @@ class ChartLocator:
             for v, path in versions.items():
                 if _norm(v) == _norm(version):
                     return LocatedChart(path, name, v)
-        best = max(versions, key=_version_key)
+        best = max(versions, key=version_key)
         return LocatedChart(versions[best], name, best, substituted_from=version)

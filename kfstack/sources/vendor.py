@@ -73,6 +73,7 @@ class Status(str, Enum):
     verified = "verified"      # digest equals the pin
     unpinned = "unpinned"      # vendored, but sources.lock has no digest (run with --update-lock)
     skipped = "skipped"        # not vendored (OCI chart), message says what to do
+    substituted = "substituted"  # the mirror lacks the pinned version; another version was vendored
     mismatch = "mismatch"      # digest differs from the pin: error
     failed = "failed"          # could not fetch / copy / render: error
 
@@ -424,15 +425,24 @@ def write_digests(lock_path: Path, updates: dict[tuple[str, str, str], str]) -> 
 # ---------------------------------------------------------------- charts
 
 
-def _vendor_chart(pin: ChartPin, charts_dir: Path) -> tuple[Path | None, str]:
-    """Download a chart archive from a Helm repository index. Returns (archive or None, message)."""
+def _vendor_chart(pin: ChartPin, charts_dir: Path, repository: str | None = None,
+                  substitute: bool = False) -> tuple[Path | None, str]:
+    """Download a chart archive from a Helm repository index. Returns (archive or None, message).
+
+    ``repository`` replaces the pin's repository (a site mirror holding every
+    chart, ``https://``, ``http://`` or ``file://``). With ``substitute``, a
+    version missing from the index is replaced by the highest version of the
+    same chart there, and the message says so (for checks against a mirror
+    that lags the pins; the digest is then not compared).
+    """
     archive = charts_dir / pin.archive_name
-    if pin.repository.startswith("oci://"):
+    repo = (repository or pin.repository).rstrip("/")
+    if repo.startswith("oci://"):
         if archive.is_file():
             return archive, "OCI chart: using the archive already in the cache"
-        return None, (f"OCI registry not supported by kfstack vendor; run `helm pull {pin.repository}/{pin.name} "
+        return None, (f"OCI registry not supported by kfstack vendor; run `helm pull {repo}/{pin.name} "
                       f"--version {pin.version} -d {charts_dir}` then re-run `kfstack vendor` to digest it")
-    index_url = pin.repository.rstrip("/") + "/index.yaml"
+    index_url = repo + "/index.yaml"
     with tempfile.TemporaryDirectory(prefix="kfstack-index-") as tmp:
         index_file = Path(tmp) / "index.yaml"
         _download(index_url, index_file)
@@ -440,9 +450,16 @@ def _vendor_chart(pin: ChartPin, charts_dir: Path) -> tuple[Path | None, str]:
     versions = (index.get("entries") or {}).get(pin.name) or []
     wanted = {pin.version, pin.version.lstrip("v")}
     entry = next((e for e in versions if str(e.get("version")) in wanted), None)
+    message = ""
+    if entry is None and substitute and versions:
+        from kfstack.check.charts import version_key
+
+        entry = max(versions, key=lambda e: version_key(str(e.get("version", ""))))
+        archive = charts_dir / f"{pin.name}-{entry['version']}.tgz"
+        message = f"{pin.version} is not in {index_url}: substituted {entry['version']}"
     if entry is None or not entry.get("urls"):
         raise VendorError(f"{index_url} has no chart {pin.name} version {pin.version}")
-    url = urllib.parse.urljoin(pin.repository.rstrip("/") + "/", entry["urls"][0])
+    url = urllib.parse.urljoin(repo + "/", entry["urls"][0])
     _download(url, archive)
     index_digest = entry.get("digest")
     if index_digest:
@@ -450,7 +467,7 @@ def _vendor_chart(pin: ChartPin, charts_dir: Path) -> tuple[Path | None, str]:
         if actual != index_digest:
             archive.unlink()
             raise VendorError(f"{url}: sha256 {actual} differs from the repository index ({index_digest})")
-    return archive, ""
+    return archive, message
 
 
 # ---------------------------------------------------------------- driver
@@ -458,7 +475,8 @@ def _vendor_chart(pin: ChartPin, charts_dir: Path) -> tuple[Path | None, str]:
 
 def vendor_all(lock_path: Path, vendor_dir: Path, *, update_lock: bool = False,
                only: Iterable[str] | None = None, check_render: bool = True,
-               report: Callable[[VendorResult], None] | None = None) -> list[VendorResult]:
+               report: Callable[[VendorResult], None] | None = None, chart_repository: str | None = None,
+               substitute: bool = False) -> list[VendorResult]:
     """Vendor every pinned chart and kustomize base (with its remotes).
 
     Args:
@@ -468,6 +486,9 @@ def vendor_all(lock_path: Path, vendor_dir: Path, *, update_lock: bool = False,
         only: names to vendor (charts, bases); default everything.
         check_render: render each base offline with the pinned kustomize before caching it.
         report: called with each result as it is known (progress output).
+        chart_repository: fetch every chart from this one repository (a site mirror) instead of its pin's.
+        substitute: take the mirror's highest version of a chart whose pinned version it lacks
+            (status ``substituted``; nothing is recorded in sources.lock for it).
 
     Returns:
         One result per source (charts, bases, remotes reached); callers treat
@@ -508,7 +529,7 @@ def vendor_all(lock_path: Path, vendor_dir: Path, *, update_lock: bool = False,
         if wanted is not None and pin.name not in wanted:
             continue
         try:
-            archive, message = _vendor_chart(pin, charts_dir)
+            archive, message = _vendor_chart(pin, charts_dir, chart_repository, substitute)
         except VendorError as exc:
             results.append(VendorResult("chart", pin.name, pin.version, Status.failed, message=str(exc)))
             note(results[-1])
@@ -518,6 +539,15 @@ def vendor_all(lock_path: Path, vendor_dir: Path, *, update_lock: bool = False,
             note(results[-1])
             continue
         actual = "sha256:" + hashlib.sha256(archive.read_bytes()).hexdigest()
+        if message:
+            results.append(VendorResult("chart", pin.name, pin.version, Status.substituted, actual, message))
+            note(results[-1])
+            continue
+        if chart_repository and pin.digest is None:
+            results.append(VendorResult("chart", pin.name, pin.version, Status.unpinned, actual,
+                                        f"from {chart_repository}; no digest in sources.lock"))
+            note(results[-1])
+            continue
         result = settle("chart", "charts", (pin.name, pin.app_version), pin.digest, actual, pin.version)
         if result.status is Status.mismatch:
             archive.unlink()
