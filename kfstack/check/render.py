@@ -3,9 +3,9 @@
 The Helm CLI is the version the pinned helm provider (3.1.1) embeds,
 v3.18.4 (built by ``scripts/toolchain.sh helm``). With a kubeconfig the
 render runs ``--dry-run=server``: ``lookup`` sees the cluster, as at install
-time, and ``.Capabilities`` lists the cluster's APIs. Without one it runs
-client-side for Kubernetes :data:`KUBE_VERSION`, where every ``lookup``
-returns nothing.
+time. Without one it runs client-side, where every ``lookup`` returns
+nothing. Either way charts see Kubernetes :data:`KUBE_VERSION` and the API
+versions of the CRDs installed earlier in the stack.
 """
 
 from __future__ import annotations
@@ -78,12 +78,12 @@ def render(release: HelmRelease, chart: Path, *, kubeconfig: Path | None = None,
             cmd += ["-f", str(f)]
         for name, value, vtype in release.sets:
             cmd += ["--set-string" if vtype == "string" else "--set", f"{name}={value}"]
+        # `helm template` reports Kubernetes 1.20 to charts unless told (also with --dry-run=server).
+        cmd += ["--kube-version", KUBE_VERSION]
+        for v in api_versions:
+            cmd += ["--api-versions", v]
         if kubeconfig is not None:
             cmd += ["--dry-run=server", "--kubeconfig", str(kubeconfig)]
-        else:
-            cmd += ["--kube-version", KUBE_VERSION]
-            for v in api_versions:
-                cmd += ["--api-versions", v]
         env = {**os.environ, "HELM_CACHE_HOME": f"{tmp}/cache", "HELM_CONFIG_HOME": f"{tmp}/config",
                "HELM_DATA_HOME": f"{tmp}/data"}
         try:

@@ -71,6 +71,7 @@ class ApiServer:
         except Exception as exc:  # noqa: BLE001 - any failure: the cluster is unusable for the check
             raise ServerUnavailable(f"cannot reach the API server of {kubeconfig}: {str(exc).splitlines()[0][:300]}") from exc
         self.kubeconfig = kubeconfig
+        self._pool = None
         self.created: list[tuple[str, str, str, str]] = []   # (apiVersion, kind, namespace, name)
 
     # ---------------------------------------------------------------- discovery
@@ -97,8 +98,6 @@ class ApiServer:
     # ---------------------------------------------------------------- requests
     def apply(self, obj: dict[str, Any], namespace: str, *, dry_run: bool) -> Outcome:
         """Server-side apply of ``obj`` (namespace defaulted like Helm does), strict field validation."""
-        from kubernetes.client.exceptions import ApiException
-
         api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
         res = self._resource(api_version, kind)
         if res is None:
@@ -113,35 +112,51 @@ class ApiServer:
         query = [("fieldManager", FIELD_MANAGER), ("fieldValidation", "Strict"), ("force", "true")]
         if dry_run:
             query.append(("dryRun", "All"))
+        if not name:
+            if not meta.get("generateName"):
+                return Outcome(error="object has neither metadata.name nor metadata.generateName")
+            method, path, ctype = "POST", self._path(res, "", meta.get("namespace", "")).rstrip("/"), "application/json"
+            query = [q for q in query if q[0] != "force"]
+        else:
+            method, path, ctype = "PATCH", self._path(res, name, meta.get("namespace", "")), "application/apply-patch+yaml"
         try:
-            if not name:
-                if not meta.get("generateName"):
-                    return Outcome(error="object has neither metadata.name nor metadata.generateName")
-                path = self._path(res, "", meta.get("namespace", "")).rstrip("/")
-                query = [q for q in query if q[0] != "force"]
-                resp = self.api.call_api(path, "POST", query_params=query, body=body,
-                                         header_params={"Content-Type": "application/json", "Accept": "application/json"},
-                                         auth_settings=["BearerToken"], _preload_content=False,
-                                         _return_http_data_only=False, _request_timeout=60)
-            else:
-                path = self._path(res, name, meta.get("namespace", ""))
-                resp = self.api.call_api(path, "PATCH", query_params=query, body=body,
-                                         header_params={"Content-Type": "application/apply-patch+yaml",
-                                                        "Accept": "application/json"},
-                                         auth_settings=["BearerToken"], _preload_content=False,
-                                         _return_http_data_only=False, _request_timeout=60)
-        except ApiException as exc:
-            try:
-                message = json.loads(exc.body or "{}").get("message") or exc.reason
-            except ValueError:
-                message = str(exc.body or exc.reason)[:500]
-            return Outcome(error=f"{exc.status}: {message}")
+            status, headers, data = self._request(method, path, query, body, ctype)
         except Exception as exc:  # noqa: BLE001 - transport errors become one message
             return Outcome(error=f"request failed: {str(exc).splitlines()[0][:300]}")
-        headers = resp[2] if isinstance(resp, tuple) and len(resp) > 2 else None
+        if status >= 300:
+            try:
+                message = json.loads(data or b"{}").get("message") or data.decode("utf-8", "replace")[:500]
+            except ValueError:
+                message = data.decode("utf-8", "replace")[:500]
+            return Outcome(error=f"{status}: {message}")
         if not dry_run and name:
             self.created.append((api_version, kind, meta.get("namespace", "") if res.namespaced else "", name))
         return Outcome(warnings=_parse_warnings(headers))
+
+    def _request(self, method: str, path: str, query: list[tuple[str, str]], body: Any,
+                 content_type: str) -> tuple[int, Any, bytes]:
+        """One HTTP request to the API server with the kubeconfig's credentials: (status, headers, body).
+
+        Plain urllib3 with the client configuration's TLS files and token, so the response's
+        ``Warning`` headers (PodSecurity) are visible whatever the kubernetes client version.
+        """
+        import urllib.parse
+
+        import urllib3
+
+        cfg = self.api.configuration
+        if self._pool is None:
+            self._pool = urllib3.PoolManager(
+                cert_reqs="CERT_REQUIRED" if cfg.verify_ssl else "CERT_NONE", ca_certs=cfg.ssl_ca_cert,
+                cert_file=cfg.cert_file, key_file=cfg.key_file, retries=False)
+        headers = {"Content-Type": content_type, "Accept": "application/json"}
+        token = cfg.get_api_key_with_prefix("authorization") or cfg.get_api_key_with_prefix("BearerToken")
+        if token:
+            headers["Authorization"] = token
+        url = cfg.host.rstrip("/") + path + "?" + urllib.parse.urlencode(query)
+        resp = self._pool.request(method, url, body=json.dumps(body).encode(), headers=headers,
+                                  timeout=urllib3.Timeout(connect=10, read=60))
+        return resp.status, resp.headers, resp.data
 
     def create_for_real(self, obj: dict[str, Any], namespace: str) -> Outcome:
         """Create objects that start nothing, so later releases see them (see module doc)."""

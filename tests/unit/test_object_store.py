@@ -78,7 +78,8 @@ def test_seaweedfs_never_uses_host_paths_or_log_volumes(synth_env):
         text = release(synth_env(name), "seaweedfs")["values"][0]
         assert "hostPath" not in text and "emptyDir" not in text
         v = yaml.safe_load(text)
-        assert v["master"]["logs"] == {"type": ""} and v["filer"]["logs"] == {"type": ""}
+        # Every component whose chart default is a hostPath log volume (master, filer, s3) turns it off.
+        assert v["master"]["logs"] == v["filer"]["logs"] == v["s3"]["logs"] == {"type": ""}
 
 
 def test_seaweedfs_s3_auth_reads_the_generated_secret_and_creates_the_bucket(synth_env):

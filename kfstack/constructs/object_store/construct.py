@@ -178,6 +178,9 @@ def _seaweedfs_values(settings: ObjectStoreSettings, cluster: ClusterHandle, sec
             "enableAuth": True,
             "credentials": creds,
             "createBuckets": [{"name": b} for b in settings.buckets],
+            # The chart's default s3.logs.type is hostPath, which Pod Security baseline refuses
+            # (the real chart's S3 pods never started): no log volume, logs go to stdout.
+            "logs": {"type": ""},
             "priorityClassName": priority,
             # Writable embedded IAM API: the Pipelines profile controller creates
             # per-namespace access keys and policies through it (port 8111 → s3.port).
