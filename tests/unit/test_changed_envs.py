@@ -64,7 +64,7 @@ def test_the_pull_request_workflow_only_calls_the_package():
     flow = yaml.safe_load(text)
     assert "pull_request" in flow[True]  # YAML 1.1 reads the `on:` key as True
     commands = set(re.findall(r"\.venv/bin/kfstack ([a-z-]+)", text))
-    assert commands == {"changed-envs", "plan"}
+    assert commands == {"changed-envs", "plan", "check"}
     registered = {c.name or c.callback.__name__ for c in app.registered_commands}
     assert commands <= registered
     steps = flow["jobs"]["plan"]["steps"]
