@@ -425,6 +425,11 @@ def promote(src: Optional[str] = typer.Argument(None, help="Environment to promo
               + "".join(f"\n  {c}: {o} → {n}" for c, o, n in promotion.changes), highlight=False)
 
 
+from kfstack.cli_workloads import register as _register_workloads  # noqa: E402  (cost, example)
+
+_register_workloads(app)
+
+
 def synth_main() -> None:
     """Entry for ``python main.py`` / cdktf: synthesize all environments."""
     sys.argv = [sys.argv[0], "synth", *sys.argv[1:]]
