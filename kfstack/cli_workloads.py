@@ -86,6 +86,60 @@ def cost(env: Optional[str] = typer.Argument(None, help="Size the comparison fro
         err.print(f"wrote {plot}", highlight=False)
 
 
+example_app = typer.Typer(no_args_is_help=True,
+                          help="The platform's first workloads (examples/), rendered for an environment.")
+
+
+def _target(env: str, pool: Optional[str]):
+    from kfstack.workloads import WorkloadTarget
+
+    environment = _load_env(env)
+    try:
+        return WorkloadTarget.for_env(environment, pool)
+    except ValueError as exc:
+        _fail(f"error: {exc}")
+
+
+@example_app.command("gpu")
+def example_gpu(env: str = typer.Argument(..., help="Environment whose GPU pool, registry and profile to use."),
+                out_dir: Optional[Path] = typer.Option(None, "-o", "--out-dir", metavar="DIR",
+                                                       help="Write gpu-pod.yaml and pytorchjob.yaml here "
+                                                            "(default: print both to stdout)."),
+                pool: Optional[str] = typer.Option(None, help="GPU pool (default: the first with >= 4 GPUs a node).")
+                ) -> None:
+    """The 4-GPU pod and the PyTorchJob (1 master + 3 workers x 4 GPUs) for ENV (examples/gpu/)."""
+    from kfstack.workloads import gpu_examples
+
+    files = gpu_examples(_target(env, pool))
+    if out_dir is None:
+        typer.echo("---\n".join(files.values()), nl=False)
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (out_dir / name).write_text(text, encoding="utf-8")
+        err.print(f"wrote {out_dir / name}", highlight=False)
+
+
+@example_app.command("pipeline")
+def example_pipeline(env: str = typer.Argument(..., help="Environment whose GPU pool, registry and profile to use."),
+                     output: Path = typer.Option(..., "-o", "--output", metavar="FILE",
+                                                 help="Compiled pipeline (KFP IR YAML) to upload."),
+                     pool: Optional[str] = typer.Option(None, help="GPU pool of the train step."),
+                     pip_index_url: Optional[str] = typer.Option(
+                         None, help="PyPI mirror the steps install kfp==2.16.1 from (air-gapped sites).")) -> None:
+    """Compile the training pipeline (examples/pipelines/training_pipeline.py) for ENV."""
+    from kfstack.workloads import pipeline_example
+
+    if output.suffix.lower() not in (".yaml", ".yml", ".json"):
+        _fail(f"-o {output}: use a .yaml (or .json) file name")
+    target = _target(env, pool)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    pipeline_example().compile_pipeline(target, str(output), pip_index_url)
+    err.print(f"wrote {output} (pipeline for environment {env}, train step on pool {target.pool.pool})",
+              highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``cost`` and ``example`` to the ``kfstack`` command."""
     app.command("cost")(cost)
+    app.add_typer(example_app, name="example")
