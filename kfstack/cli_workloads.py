@@ -133,8 +133,12 @@ def example_pipeline(env: str = typer.Argument(..., help="Environment whose GPU 
     if output.suffix.lower() not in (".yaml", ".yml", ".json"):
         _fail(f"-o {output}: use a .yaml (or .json) file name")
     target = _target(env, pool)
+    try:
+        example = pipeline_example()
+    except FileNotFoundError as exc:
+        _fail(f"error: {exc}")
     output.parent.mkdir(parents=True, exist_ok=True)
-    pipeline_example().compile_pipeline(target, str(output), pip_index_url)
+    example.compile_pipeline(target, str(output), pip_index_url)
     err.print(f"wrote {output} (pipeline for environment {env}, train step on pool {target.pool.pool})",
               highlight=False)
 
