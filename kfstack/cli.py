@@ -14,11 +14,13 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
+from kfstack.cli_workloads import register as register_workloads
 from kfstack.config import ConfigError
 from kfstack.sources.charts import SourceError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="kfstack: Kubeflow platform as cdktf stacks.")
 err = Console(stderr=True, soft_wrap=True)
+register_workloads(app)  # kfstack cost, kfstack example (kfstack/cli_workloads.py)
 
 
 def _fail(exc: Exception) -> None:
@@ -423,11 +425,6 @@ def promote(src: Optional[str] = typer.Argument(None, help="Environment to promo
         _fail(exc)
     err.print(f"promoted {src} → {dst}: {len(promotion.changes)} version change(s) written to {promotion.display}"
               + "".join(f"\n  {c}: {o} → {n}" for c, o, n in promotion.changes), highlight=False)
-
-
-from kfstack.cli_workloads import register as _register_workloads  # noqa: E402  (cost, example)
-
-_register_workloads(app)
 
 
 def synth_main() -> None:
