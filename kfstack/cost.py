@@ -178,7 +178,7 @@ def load_inputs(path: Path | None = None, *, display_root: Path | None = None,
         docs.append(_Doc("command line", overrides, {}))
     merged: dict[str, Any] = {}
     for doc in docs:
-        merged = deep_merge(merged, doc.data)
+        merged = deep_merge(merged, doc.data if doc is defaults else _own_sources(doc.data, doc.file))
 
     def where(loc: Loc) -> tuple[str, int | None]:
         for doc in reversed(docs):
@@ -203,6 +203,15 @@ def load_inputs(path: Path | None = None, *, display_root: Path | None = None,
             file, line = where(loc)
             problems.append(Problem(file, loc, _message(e), line))
         raise ConfigError(problems) from None
+
+
+def _own_sources(data: Any, file: str) -> Any:
+    """A figure overridden without a ``source`` must not keep the default's source: mark it as the file's."""
+    if isinstance(data, dict):
+        if "value" in data and "source" not in data:
+            return {**data, "source": f"{file} (no source given)"}
+        return {k: _own_sources(v, file) for k, v in data.items()}
+    return data
 
 
 def _value_at(data: Any, loc: Loc) -> Any:

@@ -86,6 +86,16 @@ def test_utilization_scales_on_demand_only(tmp_path):
     assert report.option("on_prem").total_usd == 601_000
 
 
+def test_an_overridden_figure_never_keeps_the_defaults_source(tmp_path):
+    f = tmp_path / "quote.yaml"
+    f.write_text("on_prem:\n  hardware_per_server_usd: {value: 300000}\n"
+                 "  power_per_server_per_month_usd: {value: 1800, source: site power bill 2026}\n")
+    flat = load_inputs(f, display_root=tmp_path).flat()
+    assert flat["on_prem.hardware_per_server_usd"] == {"value": 300000.0, "source": "quote.yaml (no source given)"}
+    assert flat["on_prem.power_per_server_per_month_usd"]["source"] == "site power bill 2026"
+    assert estimate(load_inputs(f)).option("on_prem").total_usd == 300_000 + 36 * (2_000 + 1_800) + 225_000
+
+
 def test_data_lines_are_added_to_the_options_that_keep_data_in_the_cloud():
     report = estimate(load_inputs(overrides={"data": {"cloud_egress_per_month_usd": {"value": 5000, "source": "t"}}}))
     for key in ("on_demand", "reserved", "hybrid"):
