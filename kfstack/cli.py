@@ -14,11 +14,13 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
+from kfstack.cli_workloads import register as register_workloads
 from kfstack.config import ConfigError
 from kfstack.sources.charts import SourceError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="kfstack: Kubeflow platform as cdktf stacks.")
 err = Console(stderr=True, soft_wrap=True)
+register_workloads(app)  # kfstack cost, kfstack example (kfstack/cli_workloads.py)
 
 
 def _fail(exc: Exception) -> None:

@@ -2,10 +2,11 @@
 kwok nodes built from environments/local.yaml (2 × gpu-a100 with 8 nvidia.com/gpu each, tainted
 nvidia.com/gpu=present:NoSchedule; system and storage pools without GPUs).
 
-Pod specs come from kfstack itself: the `local` stack's Training construct (PoolScheduling of the
-gpu-a100 pool and its pytorch_job()), so these tests check kfstack's conventions, not hand-written ones.
-Needs only the control plane (no deploy); the PriorityClass the fragments name is created here when the
-platform has not created it, and removed afterwards.
+The 4-GPU pod and the PyTorchJob are exactly the files a platform team applies, examples/gpu/local/
+(rendered by `kfstack example gpu local`; a unit test keeps them current), checked here against the `local`
+stack's Training construct (PoolScheduling of the gpu-a100 pool); the negative cases use that construct's
+builders. Needs only the control plane (no deploy); the PriorityClass and the profile namespace the files
+name are created here when the platform has not created them, and removed afterwards.
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ import time
 from collections import defaultdict
 
 import pytest
+import yaml
 from kubernetes import client
+
+from kfstack.app import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
 
-NAMESPACE = "default"
+EXAMPLES = PROJECT_ROOT / "examples" / "gpu" / "local"
+NAMESPACE = yaml.safe_load((EXAMPLES / "gpu-pod.yaml").read_text())["metadata"]["namespace"]
 LABEL = "kfstack.io/e2e"
 IMAGE = "pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime"
 A100 = "NVIDIA-A100-SXM4-80GB"
@@ -50,8 +55,26 @@ def priority_class(k8s, a100):
         sched.delete_priority_class(name)
 
 
+@pytest.fixture(scope="module")
+def example() -> dict[str, dict]:
+    """examples/gpu/local/*.yaml by file name."""
+    return {name: yaml.safe_load((EXAMPLES / name).read_text()) for name in ("gpu-pod.yaml", "pytorchjob.yaml")}
+
+
+@pytest.fixture(scope="module")
+def namespace(k8s):
+    """The profile namespace the example files name (created only if the cluster lacks it)."""
+    v1 = client.CoreV1Api(k8s)
+    created = NAMESPACE not in {n.metadata.name for n in v1.list_namespace().items}
+    if created:
+        v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NAMESPACE)))
+    yield NAMESPACE
+    if created:
+        v1.delete_namespace(NAMESPACE)
+
+
 @pytest.fixture
-def pods(k8s, priority_class):
+def pods(k8s, priority_class, namespace):
     """Create pods (name → PodSpec dict); every pod made here is deleted after the test."""
     from kubernetes.dynamic import DynamicClient
 
@@ -121,8 +144,11 @@ def test_the_local_pool_scheduling_is_what_the_nodes_offer(k8s, a100):
         in [dict(t) for t in a100.tolerations]
 
 
-def test_a_pod_asking_for_4_gpus_schedules_onto_a_matching_gpu_node(k8s, a100, pods):
-    name = pods("gpu-single", {**a100.pod_fragment(), "containers": [_container(4, a100.gpu_resource)]})
+def test_a_pod_asking_for_4_gpus_schedules_onto_a_matching_gpu_node(k8s, a100, example, pods):
+    pod = example["gpu-pod.yaml"]
+    assert {k: pod["spec"][k] for k in a100.pod_fragment()} == a100.pod_fragment()
+    assert pod["spec"]["containers"][0]["resources"]["limits"] == {a100.gpu_resource: 4}
+    name = pods(pod["metadata"]["name"], pod["spec"])
     node = _nodes(k8s)[_wait_scheduled(k8s, [name])[name]]
     assert node.metadata.labels["nvidia.com/gpu.product"] == A100
     assert node.metadata.labels["kfstack.io/node-pool"] == "gpu-a100"
@@ -133,12 +159,14 @@ def test_a_pod_asking_for_4_gpus_schedules_onto_a_matching_gpu_node(k8s, a100, p
         time.sleep(0.25)
 
 
-def test_a_pytorchjob_group_lands_only_on_gpu_nodes_within_capacity(k8s, a100, pods):
-    job = a100.pytorch_job("ddp", NAMESPACE, image=IMAGE, workers=3, gpus=4)
+def test_a_pytorchjob_group_lands_only_on_gpu_nodes_within_capacity(k8s, a100, example, pods):
+    # kwok runs no Training Operator: create the pods it would create from the example's replica templates.
+    job = example["pytorchjob.yaml"]
     names, requested = [], {}
     for replica_type, spec in job["spec"]["pytorchReplicaSpecs"].items():
+        assert {k: spec["template"]["spec"][k] for k in a100.pod_fragment()} == a100.pod_fragment()
         for i in range(spec["replicas"]):
-            name = pods(f"ddp-{replica_type.lower()}-{i}", spec["template"]["spec"])
+            name = pods(f"{job['metadata']['name']}-{replica_type.lower()}-{i}", spec["template"]["spec"])
             names.append(name)
             requested[name] = int(spec["template"]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"])
     assert len(names) == 4 and set(requested.values()) == {4}
