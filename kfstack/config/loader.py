@@ -33,11 +33,135 @@ class _Doc:
     lines: dict[Loc, int] = field(default_factory=dict)
 
 
+MAX_FILE_BYTES = 256 << 10
+"""Largest environment file read, in bytes (256 KiB; the shipped files are under 4 KiB).
+
+Checked before the file is read, so a huge file costs one ``stat``."""
+MAX_DEPTH = 32
+"""Deepest nesting of mappings and lists (the environment model itself nests at most 7 deep)."""
+MAX_ALIASES = 100
+"""Most ``*alias`` references in one file (the shipped files use none)."""
+MAX_NODES = 50_000
+"""Most YAML values (scalars, mappings, lists) in one file with every alias expanded.
+
+An alias bomb (``a: &a [x, x]``, ``b: &b [*a, *a]``, …) composes into a few nodes but
+expands to billions; its expanded size is computed from the composed nodes without
+expanding anything, and refused above this bound. Values written out are counted while
+composing, so a file of many small values stops at the bound too. 50 000 values is
+~100x the largest shipped environment (base.yaml: ~400)."""
+
+
+class _Limit(Exception):
+    """A resource bound of the loader was hit: (key path, line, reason)."""
+
+    def __init__(self, path: Loc, line: int | None, reason: str) -> None:
+        super().__init__(reason)
+        self.path, self.line, self.reason = path, line, reason
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses too-deep nesting and too many aliases while composing.
+
+    Composing is recursive (one Python frame per level), so the depth bound also keeps a
+    ``[[[[…]]]]`` file from exhausting the interpreter's stack.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._path: list[str | int] = []
+        self._aliases = 0
+        self._nodes = 0
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]  # PyYAML's signature
+        mark = self.peek_event().start_mark
+        if isinstance(parent, yaml.MappingNode):
+            step: str | int = index.value if isinstance(index, yaml.ScalarNode) else "?"
+        elif isinstance(parent, yaml.SequenceNode):
+            step = int(index)
+        else:
+            step = ""
+        path = tuple(self._path[1:]) + ((step,) if parent is not None else ())
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise _Limit(path, mark.line + 1, f"more than {MAX_ALIASES} YAML aliases (*name); "
+                                                  "an environment file needs few or none")
+            return super().compose_node(parent, index)
+        if len(self._path) > MAX_DEPTH:
+            raise _Limit(path, mark.line + 1, f"nested more than {MAX_DEPTH} levels deep")
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _Limit(path, mark.line + 1, f"more than {MAX_NODES:,} values in one file")
+        self._path.append(step)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._path.pop()
+
+
+def _expanded_sizes(root: yaml.Node) -> dict[int, int]:
+    """Number of values under each node (by ``id``) with aliases expanded, without expanding them.
+
+    Raises _Limit for a value that contains itself (``&a [*a]``), naming its key path.
+    """
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node, path: Loc) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise _Limit(path, node.start_mark.line + 1, "a value contains itself through an alias (recursive YAML)")
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                step = k.value if isinstance(k, yaml.ScalarNode) else "?"
+                total += size(k, path) + size(v, path + (step,))
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item, path + (i,)) for i, item in enumerate(node.value))
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root, ())
+    return sizes
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a document that expands (aliases included) to more than MAX_NODES values.
+
+    Names the deepest key whose own value is over the bound: where the bomb is.
+    """
+    sizes = _expanded_sizes(root)
+    if sizes[id(root)] <= MAX_NODES:
+        return
+    node, path = root, ()  # type: ignore[var-annotated]
+    while True:
+        if isinstance(node, yaml.MappingNode):
+            children = [(k.value if isinstance(k, yaml.ScalarNode) else "?", v) for k, v in node.value]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(enumerate(node.value))
+        else:
+            children = []
+        big = next(((step, child) for step, child in children if sizes[id(child)] > MAX_NODES), None)
+        if big is None:
+            break
+        path, node = path + (big[0],), big[1]
+    raise _Limit(path, node.start_mark.line + 1,
+                 f"expands to {sizes[id(node)]:,} values through its YAML aliases (limit {MAX_NODES:,}): "
+                 "an alias bomb, or aliases nested too deep")
+
+
 def _walk(node: yaml.Node, path: Loc, lines: dict[Loc, int], file: str) -> None:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ConfigError([Problem(file, path, "a key must be a plain name, not a list or mapping",
+                                           key_node.start_mark.line + 1)])
             key = key_node.value
             if key in seen:
                 raise ConfigError([Problem(file, path + (key,), f"duplicate key (first set on line {seen[key]})",
@@ -55,35 +179,70 @@ def text_line(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def read_yaml(path: Path, display: str) -> _Doc:
-    """Parse one environment file.
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB" if n >= 1 << 20 else f"{n / 1024:.0f} KiB"
 
-    Raises ConfigError for a missing file, a YAML syntax error (with its line),
-    duplicate keys, an empty file, or a top level that is not a mapping.
+
+def read_yaml(path: Path, display: str) -> _Doc:
+    """Parse one environment file, within bounds.
+
+    Raises ConfigError for a missing file, a file over MAX_FILE_BYTES, nesting
+    deeper than MAX_DEPTH, more than MAX_ALIASES aliases or more than MAX_NODES
+    values once aliases are expanded (each refused before the work it would
+    cost), a YAML syntax error (with its line), duplicate or non-scalar keys, an
+    empty file, or a top level that is not a mapping.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigError([Problem(display, (), f"refused: file is {_size(size)}; an environment file may "
+                                                    f"be at most {_size(MAX_FILE_BYTES)}")])
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)  # a file that grows (or a device) still stops here
     except OSError as exc:
         raise ConfigError([Problem(display, (), f"cannot read file: {exc.strerror}")]) from exc
-    except UnicodeDecodeError as exc:
-        line = text_line(path.read_bytes(), exc.start)
-        raise ConfigError([Problem(display, (), f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})", line)]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError([Problem(display, (), f"refused: file is larger than {_size(MAX_FILE_BYTES)}, the most "
+                                                "an environment file may be")])
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = text_line(raw, exc.start)
+        raise ConfigError([Problem(display, (), f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})", line)]) from None
+    loader = None
+    try:
+        loader = _BoundedLoader(text)  # the reader refuses control characters here
+        node = loader.get_single_node()
+        lines: dict[Loc, int] = {}
+        if node is not None:
+            _check_expansion(node)
+            _walk(node, (), lines, display)  # keys: plain and unique, before PyYAML builds the mapping
+        try:
+            data = loader.construct_document(node) if node is not None else None
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+            # PyYAML's constructors raise plain errors on some malformed tagged values (``!!timestamp x``).
+            raise ConfigError([Problem(display, (), f"a tagged YAML value cannot be read ({type(exc).__name__}: "
+                                                    f"{exc}); remove the !!tag")]) from None
+    except _Limit as exc:
+        raise ConfigError([Problem(display, exc.path, f"refused: {exc.reason}", exc.line)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         reason = " ".join(str(x) for x in (exc.context, exc.problem) if x)
         raise ConfigError([Problem(display, (), f"YAML syntax error: {reason}", line)]) from exc
+    except yaml.reader.ReaderError as exc:
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise ConfigError([Problem(display, (), f"control character U+{char:04X} is not allowed in YAML",
+                                   text.count("\n", 0, exc.position) + 1)]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([Problem(display, (), f"YAML error: {exc}")]) from exc
+    finally:
+        if loader is not None:
+            loader.dispose()
     if node is None or data is None:
         raise ConfigError([Problem(display, (), "file is empty; an environment file is a YAML mapping")])
     if not isinstance(data, dict):
         raise ConfigError([Problem(display, (), f"top level must be a mapping, got {type(data).__name__}", 1)])
-    lines: dict[Loc, int] = {}
-    _walk(node, (), lines, display)
     return _Doc(display, data, lines)
 
 
