@@ -513,6 +513,67 @@ class Components(Settings):
         return self
 
 
+    def wiring_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Rules the constructs rely on, as (key path under ``components``, message); empty when none.
+
+        The loader reports them like validation errors (every environment, not only production),
+        so that a valid environment always synthesizes:
+
+        - the ceph-rgw object store is a CephObjectStore of the Rook cluster (components.ceph);
+        - Pipelines, Katib, the dashboard and the training operators install into shared
+          namespaces of the cluster baseline (they never create those namespaces);
+        - Pipelines' database user owns its three databases (pipelineDb, cacheDb, mlmdDb);
+        - every namespace a component creates is created once: no two components, and no
+          shared namespace, may name the same one (Terraform would own it twice).
+        """
+        from kfstack.constructs.object_store.settings import ObjectStoreBackend
+
+        out: list[tuple[tuple[str | int, ...], str]] = []
+        store = self.object_store
+        if store.enabled and store.backend is ObjectStoreBackend.ceph_rgw and not self.ceph.enabled:
+            out.append((("object_store", "backend"),
+                        "backend ceph-rgw is a Ceph object gateway of the Rook cluster, but components.ceph.enabled "
+                        "is false; enable components.ceph or pick backend seaweedfs"))
+        shared = [ns.name for ns in self.cluster_baseline.shared_namespaces]
+        uses = [("pipelines", "namespace"), ("katib", "namespace"), ("dashboard", "namespace")]
+        if self.training.enabled:
+            uses += [("training", "scheduling_namespace")]
+            if self.training.training_operator_v1:
+                uses += [("training", "v1_namespace")]
+        for app, key in uses:
+            settings = getattr(self, app)
+            name = getattr(settings, key)
+            if settings.enabled and name not in shared:
+                out.append(((app, key), f"{name!r} is not a shared namespace of the cluster baseline "
+                                        f"({', '.join(shared) or 'none'}); add it to "
+                                        "components.cluster_baseline.shared_namespaces or pick one of those"))
+        if self.pipelines.enabled:
+            users = {u.name: u for u in self.mysql.users}
+            user = users.get(self.pipelines.database_user)
+            if user is not None:
+                p = self.pipelines
+                missing = [db for db in (p.pipeline_db, p.cache_db, p.mlmd_db) if db not in user.databases]
+                if missing:
+                    out.append((("mysql", "users"),
+                                f"MySQL user {user.name!r} (components.pipelines.database_user) does not own "
+                                f"Pipelines' databases {missing}; add them to its databases"))
+        owners: dict[str, str] = {name: "components.cluster_baseline.shared_namespaces" for name in shared}
+        owned = [("cert_manager", "namespace"), ("istio", "namespace"), ("gpu_operator", "namespace"),
+                 ("ceph", "namespace"), ("mysql", "namespace"), ("mysql", "operator_namespace")]
+        if store.backend is not ObjectStoreBackend.ceph_rgw:
+            owned.append(("object_store", "namespace"))
+        for app, key in owned:
+            if not getattr(self, app).enabled:
+                continue
+            name, here = getattr(getattr(self, app), key), f"components.{app}.{key}"
+            if name in owners:
+                out.append(((app, key), f"{name!r} is already created by {owners[name]}; each component creates "
+                                        "a namespace of its own, so pick another name"))
+            else:
+                owners[name] = here
+        return out
+
+
 class EnvironmentConfig(Settings):
     """One environment: base.yaml deep-merged with ``<name>.yaml``, validated.
 

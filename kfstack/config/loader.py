@@ -380,6 +380,12 @@ def load_environment(env_dir: Path, name: str, *, display_root: Path | None = No
                 file, line = env_doc.file, None
             problems.append(Problem(file, loc, _message(err), line))
         raise ConfigError(problems) from None
+    for loc, message in env.components.wiring_problems():
+        loc = ("components", *loc)
+        file, line = _locate(loc, docs)
+        problems.append(Problem(file, loc, message, line))
+    if problems:  # guardrails read a consistent environment
+        raise ConfigError(problems)
     for loc, message in check_guardrails(env):
         file, line = _locate(loc, docs)
         problems.append(Problem(file, loc, f"guardrail: {message} (environment {name!r} is tier production)", line))
