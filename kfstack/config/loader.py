@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 import json
+import re
 
 import yaml
 from pydantic import ValidationError
@@ -22,6 +23,8 @@ from kfstack.config.errors import ConfigError, Loc, Problem
 from kfstack.config.guardrails import check_guardrails
 
 BASE_FILE = "base.yaml"
+ENV_NAME = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+"""An environment name (the file stem): a DNS label, because it names the stack and its state."""
 
 
 @dataclass
@@ -286,6 +289,15 @@ def _backend_message(loc: tuple[Any, ...]) -> str | None:
     return None
 
 
+_PATTERN_HELP: dict[tuple[Any, ...], str] = {
+    ("registry", "host"): "must be a registry host[:port][/path] as an image reference starts, in lower case, "
+                          "e.g. registry.internal:5000/mirror (no https://, no empty path segment like //)",
+    ("backup", "schedule"): "must be a cron schedule of 5 fields (minute hour day-of-month month day-of-week) "
+                            "or a macro like @daily",
+}
+"""Plain-words descriptions of patterns whose regular expression would mean nothing to a reader."""
+
+
 def _message(err: Mapping[str, Any]) -> str:
     kind = err["type"]
     loc = err["loc"]
@@ -303,6 +315,8 @@ def _message(err: Mapping[str, Any]) -> str:
         return f"must be a mapping of keys to values, got {_yaml_type(err.get('input'))}"
     if kind in ("tuple_type", "list_type"):
         return f"must be a list, got {_yaml_type(err.get('input'))}"
+    if kind == "string_pattern_mismatch" and tuple(loc[-2:]) in _PATTERN_HELP:
+        return f"{_PATTERN_HELP[tuple(loc[-2:])]} (got {err.get('input')!r})"
     msg = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         msg = msg.removeprefix(prefix)
@@ -352,7 +366,16 @@ def load_environment(env_dir: Path, name: str, *, display_root: Path | None = No
 
     docs: list[_Doc] = []
     problems: list[Problem] = []
-    for path in (env_dir / BASE_FILE, env_dir / f"{name}.yaml"):
+    env_file = env_dir / f"{name}.yaml"
+    if not re.fullmatch(ENV_NAME, name):
+        raise ConfigError([Problem(show(env_file), (), f"the environment name comes from the file name, and {name!r} is "
+                                   "not a valid one (lower-case letters, digits and '-', at most 63, starting and "
+                                   "ending with a letter or digit: it names the Terraform stack and state); "
+                                   "rename the file")])
+    if not env_file.exists() and env_file.with_suffix(".yml").exists():
+        raise ConfigError([Problem(show(env_file.with_suffix(".yml")), (), f"environment files end in .yaml; rename "
+                                   f"it to {name}.yaml")])
+    for path in (env_dir / BASE_FILE, env_file):
         try:
             docs.append(read_yaml(path, show(path)))
         except ConfigError as exc:
@@ -411,11 +434,23 @@ def load_environments(env_dir: Path, names: Iterable[str] | None = None, *,
         ConfigError: problems from every invalid environment together, so one
             run shows everything to fix; no environment is returned.
     """
+    root = display_root or env_dir.parent
+
+    def show(p: Path) -> str:
+        try:
+            return str(p.relative_to(root))
+        except ValueError:
+            return str(p)
+
+    problems: list[Problem] = []
+    if names is None:  # a .yml file is never read: say so instead of ignoring it
+        for stray in sorted(env_dir.glob("*.yml")):
+            problems.append(Problem(show(stray), (), f"environment files end in .yaml and this one is not read; "
+                                                     f"rename it to {stray.stem}.yaml"))
     wanted = list(names) if names is not None else environment_names(env_dir)
-    if not wanted:
+    if not wanted and not problems:
         raise ConfigError([Problem(str(env_dir), (), "no environment files (*.yaml besides base.yaml)")])
     envs: dict[str, EnvironmentConfig] = {}
-    problems: list[Problem] = []
     seen: set[str] = set()
     for name in wanted:
         try:
@@ -426,6 +461,16 @@ def load_environments(env_dir: Path, names: Iterable[str] | None = None, *,
                 if key not in seen:  # base.yaml problems show once, not once per environment
                     seen.add(key)
                     problems.append(p)
+    owners: dict[tuple[str, ...], str] = {}
+    for name, env in envs.items():
+        loc, where = env.state_location
+        if where in owners:
+            problems.append(Problem(show(env_dir / f"{name}.yaml"), loc,
+                                    f"environment {name!r} would keep its Terraform state where environment "
+                                    f"{owners[where]!r} keeps its own ({where[0]}: {', '.join(where[1:])}); "
+                                    "give each environment its own state"))
+        else:
+            owners[where] = name
     if problems:
         raise ConfigError(problems)
     return envs
