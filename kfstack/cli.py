@@ -48,26 +48,29 @@ def synth(envs: Optional[List[str]] = typer.Argument(None, help="Environments (d
 
 @app.command()
 def validate(envs: Optional[List[str]] = typer.Argument(None, help="Environments (default: all).")) -> None:
-    """Validate environment files and sources.lock without synthesizing."""
+    """Validate environment files and sources.lock without synthesizing.
+
+    One ``<env>: ok (...)`` line per environment on stdout; problems on stderr, exit 2.
+    """
     from kfstack.app import load_all
 
     try:
         loaded, _ = load_all(names=envs or None)
     except ConfigError as exc:
         _fail(exc)
-    for name, env in sorted(loaded.items()):
+    for name, env in sorted(loaded.items()):  # results: stdout; problems (above) went to stderr
         pools = ", ".join(f"{p.name}×{p.count}" for p in env.node_pools)
-        err.print(f"{name}: ok (tier {env.tier.value}, pools {pools}, sources {env.sources.mode.value})")
+        typer.echo(f"{name}: ok (tier {env.tier.value}, pools {pools}, sources {env.sources.mode.value})")
 
 
 @app.command()
 def schema() -> None:
-    """Print the JSON Schema of an environment file (for editors)."""
+    """Print the JSON Schema of an environment file (for editors); cross-field rules: `kfstack validate`."""
     import json
 
-    from kfstack.config.environment import EnvironmentConfig
+    from kfstack.config.schema import environment_file_schema
 
-    typer.echo(json.dumps(EnvironmentConfig.model_json_schema(), indent=2, sort_keys=True))
+    typer.echo(json.dumps(environment_file_schema(), indent=2, sort_keys=True))
 
 
 @app.command()

@@ -292,6 +292,7 @@ def _backend_message(loc: tuple[Any, ...]) -> str | None:
 _PATTERN_HELP: dict[tuple[Any, ...], str] = {
     ("registry", "host"): "must be a registry host[:port][/path] as an image reference starts, in lower case, "
                           "e.g. registry.internal:5000/mirror (no https://, no empty path segment like //)",
+    ("mig_devices", "[key]"): "is not a MIG profile name such as 1g.10gb, 3g.40gb or 1g.10gb+me",
     ("backup", "schedule"): "must be a cron schedule of 5 fields (minute hour day-of-month month day-of-week) "
                             "or a macro like @daily",
 }
@@ -315,8 +316,9 @@ def _message(err: Mapping[str, Any]) -> str:
         return f"must be a mapping of keys to values, got {_yaml_type(err.get('input'))}"
     if kind in ("tuple_type", "list_type"):
         return f"must be a list, got {_yaml_type(err.get('input'))}"
-    if kind == "string_pattern_mismatch" and tuple(loc[-2:]) in _PATTERN_HELP:
-        return f"{_PATTERN_HELP[tuple(loc[-2:])]} (got {err.get('input')!r})"
+    help_key = (loc[-3], loc[-1]) if loc and loc[-1] == "[key]" and len(loc) >= 3 else tuple(loc[-2:])
+    if kind == "string_pattern_mismatch" and help_key in _PATTERN_HELP:
+        return f"{_PATTERN_HELP[help_key]} (got {err.get('input')!r})"
     msg = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         msg = msg.removeprefix(prefix)
@@ -398,10 +400,14 @@ def load_environment(env_dir: Path, name: str, *, display_root: Path | None = No
     except ValidationError as exc:
         for err in exc.errors():
             loc = _clean_loc(err["loc"])
+            message = _message(err)
+            if loc and loc[-1] == "[key]":  # pydantic's marker for a bad mapping key
+                loc = loc[:-1]
+                message = f"this key {message}"
             file, line = _locate(loc, docs)
             if err["type"] == "missing":
                 file, line = env_doc.file, None
-            problems.append(Problem(file, loc, _message(err), line))
+            problems.append(Problem(file, loc, message, line))
         raise ConfigError(problems) from None
     for loc, message in env.components.wiring_problems():
         loc = ("components", *loc)
