@@ -139,3 +139,27 @@ def test_synth_of_one_environment_keeps_the_others_in_the_manifest(tmp_path, rea
     assert sorted(stacks) == ["dev", "local", "prod", "staging"]
     assert stacks["dev"]["synthesizedStackPath"] == "stacks/dev/cdk.tf.json"
     assert [p.name for p in outdir.iterdir() if p.name.startswith(".synth-")] == []
+
+
+def test_validate_results_go_to_stdout_and_problems_to_stderr(monkeypatch, tmp_path):
+    """Issue 13 item 10 (click >= 8.2 keeps the two streams apart in CliRunner)."""
+    result = CliRunner().invoke(app, ["validate", "dev", "prod"])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0].startswith("dev: ok (tier development")
+    assert result.stdout.splitlines()[1].startswith("prod: ok (tier production")
+    assert result.stderr == ""
+
+    import kfstack.app as app_mod
+    from tests.conftest import ROOT
+
+    proj = tmp_path / "proj"
+    (proj / "environments").mkdir(parents=True)
+    for f in ("base.yaml", "dev.yaml"):
+        (proj / "environments" / f).write_text((ROOT / "environments" / f).read_text())
+    (proj / "environments" / "dev.yaml").write_text((ROOT / "environments" / "dev.yaml").read_text() + "replicsa: 3\n")
+    (proj / "sources.lock").write_text((ROOT / "sources.lock").read_text())
+    monkeypatch.setattr(app_mod, "PROJECT_ROOT", proj)
+    monkeypatch.setattr(app_mod.load_all, "__defaults__", (proj, None))
+    result = CliRunner().invoke(app, ["validate"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "environments/dev.yaml:" in result.stderr and "replicsa: unknown key" in result.stderr
