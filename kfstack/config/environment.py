@@ -552,6 +552,7 @@ class Components(Settings):
         The loader reports them like validation errors (every environment, not only production),
         so that a valid environment always synthesizes:
 
+        - the gateway certificate (istio.tls) is a cert-manager Certificate;
         - the ceph-rgw object store is a CephObjectStore of the Rook cluster (components.ceph);
         - Pipelines, Katib, the dashboard and the training operators install into shared
           namespaces of the cluster baseline (they never create those namespaces);
@@ -563,6 +564,10 @@ class Components(Settings):
 
         out: list[tuple[tuple[str | int, ...], str]] = []
         store = self.object_store
+        if self.istio.enabled and self.istio.tls.enabled and not self.cert_manager.enabled:
+            out.append((("istio", "tls", "enabled"),
+                        "the gateway's certificate is a cert-manager Certificate, but components.cert_manager is "
+                        "disabled; enable cert_manager or set tls.enabled: false"))
         if store.enabled and store.backend is ObjectStoreBackend.ceph_rgw and not self.ceph.enabled:
             out.append((("object_store", "backend"),
                         "backend ceph-rgw is a Ceph object gateway of the Rook cluster, but components.ceph.enabled "

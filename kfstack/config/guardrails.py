@@ -219,7 +219,39 @@ def _pod_security_not_below_upstream(env: "EnvironmentConfig") -> list[Violation
     return out
 
 
-RULES: list[Rule] = [_cert_manager_ha, _istio_ha, _gpu_pools_tainted, _ceph_explicit_and_redundant,
+def _tls_at_the_gateway(env: "EnvironmentConfig") -> list[Violation]:
+    """Production serves Kubeflow over HTTPS: Dex logins and session cookies never cross the network in clear."""
+    istio = env.components.istio
+    if istio.enabled and not istio.tls.enabled:
+        return [(("components", "istio", "tls", "enabled"),
+                 "production serves Kubeflow over HTTPS: set tls.enabled: true with hostname and the site's "
+                 "cluster_issuer or ca_secret")]
+    return []
+
+
+def _no_self_signed_outside_development(env: "EnvironmentConfig") -> list[Violation]:
+    """A self-signed gateway certificate teaches users to click through warnings: development only."""
+    tls = env.components.istio.tls
+    if env.components.istio.enabled and tls.enabled and tls.self_signed:
+        return [(("components", "istio", "tls"),
+                 f"tier {env.tier.value} needs a certificate the site's users can trust: set tls.cluster_issuer "
+                 "(a ClusterIssuer the site owns) or tls.ca_secret (its CA in a Secret); the self-signing "
+                 "issuer is for tier development")]
+    return []
+
+
+NON_DEVELOPMENT_RULES: list[Rule] = [_no_self_signed_outside_development]
+"""Rules for every tier but development (staging and production)."""
+
+
+def check_non_development(env: "EnvironmentConfig") -> list[Violation]:
+    """Violations of :data:`NON_DEVELOPMENT_RULES`; empty for tier development."""
+    if env.tier.value == "development":
+        return []
+    return [v for rule in NON_DEVELOPMENT_RULES for v in rule(env)]
+
+
+RULES: list[Rule] = [_tls_at_the_gateway, _cert_manager_ha, _istio_ha, _gpu_pools_tainted, _ceph_explicit_and_redundant,
                      _mysql_ha, _object_store_redundant, _shared_locked_state, _no_open_front_door, _site_user,
                      _no_plain_http, _pod_security_not_below_upstream]
 

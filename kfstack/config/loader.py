@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from kfstack.config.environment import (Components, EnvironmentConfig, KubernetesStateBackend, LocalBackend,
                                         PgBackend, S3Backend)
 from kfstack.config.errors import ConfigError, Loc, Problem
-from kfstack.config.guardrails import check_guardrails
+from kfstack.config.guardrails import check_guardrails, check_non_development
 
 BASE_FILE = "base.yaml"
 ENV_NAME = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
@@ -418,6 +418,9 @@ def load_environment(env_dir: Path, name: str, *, display_root: Path | None = No
     for loc, message in check_guardrails(env):
         file, line = _locate(loc, docs)
         problems.append(Problem(file, loc, f"guardrail: {message} (environment {name!r} is tier production)", line))
+    for loc, message in check_non_development(env):
+        file, line = _locate(loc, docs)
+        problems.append(Problem(file, loc, f"guardrail: {message} (environment {name!r})", line))
     for check in checks:
         for loc, message in check(env):
             file, line = _locate(loc, docs)

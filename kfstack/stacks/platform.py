@@ -114,7 +114,8 @@ class PlatformStack(TerraformStack):
             # With auth, istiod's mesh config names oauth2-proxy as the ext_authz provider.
             self.istio = Istio(self, "Istio", cluster=cluster, source=ChartSource(resolver, versions.istio),
                                settings=c.istio, depends_on=after,
-                               ext_authz=oauth2_proxy_authorizer() if c.auth.enabled else None)
+                               ext_authz=oauth2_proxy_authorizer() if c.auth.enabled else None,
+                               issuer=self.cert_manager.issuer if c.cert_manager.enabled else None)
         # GPU Operator: independent, depends on the baseline only (upstream order: after Knative).
         if c.gpu_operator.enabled:
             self.gpu_operator = GpuOperator(self, "GpuOperator", cluster=cluster,
@@ -173,10 +174,12 @@ class PlatformStack(TerraformStack):
         if c.auth.enabled:
             self.auth = Auth(self, "Auth", cluster=cluster, dex_source=ChartSource(resolver, versions.dex),
                              oauth2_proxy_source=ChartSource(resolver, versions.oauth2_proxy),
-                             settings=c.auth, depends_on=self.istio.ready)
+                             settings=c.auth, depends_on=self.istio.ready,
+                             secure_cookies=self.istio.tls is not None)
         if c.dashboard.enabled:
             self.dashboard = Dashboard(self, "Dashboard", cluster=cluster,
                                        dashboard_source=ChartSource(resolver, versions.dashboard),
                                        profiles_source=ChartSource(resolver, versions.profiles),
                                        notebooks_source=ChartSource(resolver, versions.notebooks),
-                                       settings=c.dashboard, user=self.auth.user, depends_on=self.auth.ready)
+                                       settings=c.dashboard, user=self.auth.user, depends_on=self.auth.ready,
+                                       tls=self.istio.tls)

@@ -38,7 +38,7 @@ def test_engine_choice(monkeypatch, tmp_path):
         tf_binary()
     monkeypatch.delenv("KFSTACK_TF_BINARY")
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(PlanError, match="OpenTofu \(tofu\) is not on PATH"):
+    with pytest.raises(PlanError, match=r"OpenTofu \(tofu\) is not on PATH"):
         tf_binary()
 
 
