@@ -126,12 +126,17 @@ class PlatformStack(TerraformStack):
         if c.object_store.enabled:
             store_version = versions.minio if c.object_store.backend is ObjectStoreBackend.minio else versions.seaweedfs
             ceph_ref = self.ceph.cluster_ref if c.ceph.enabled else None
+            # Clients: the namespaces of the components wired to it, and the profile namespaces where
+            # pipeline runs and InferenceServices read and write artifacts.
             self.object_store = ObjectStore(self, "ObjectStore", cluster=cluster,
                                             source=ChartSource(resolver, store_version), settings=c.object_store,
-                                            ceph=ceph_ref, depends_on=data_after)
+                                            ceph=ceph_ref, depends_on=data_after,
+                                            clients=[c.pipelines.namespace] if c.pipelines.enabled else [],
+                                            profile_clients=c.pipelines.enabled or c.kserve.enabled)
         if c.mysql.enabled:
             self.mysql = MySql(self, "MySql", cluster=cluster, source=ChartSource(resolver, versions.mysql_operator),
-                               settings=c.mysql, depends_on=data_after)
+                               settings=c.mysql, depends_on=data_after,
+                               clients=[app.namespace for app in (c.pipelines, c.katib) if app.enabled])
         # Pipelines and Katib (kustomize-only upstream) into the shared namespace, after Istio's
         # gateways, cert-manager's issuer and the data services they are wired to. Config
         # validation guarantees those are enabled.
