@@ -471,6 +471,14 @@ def load_environments(env_dir: Path, names: Iterable[str] | None = None, *,
                     seen.add(key)
                     problems.append(p)
     owners: dict[tuple[str, ...], str] = {}
+    if names is not None and not problems:
+        # Loading a few (kfstack plan prod): the others still must not share their state.
+        for other in environment_names(env_dir):
+            if other not in envs:
+                try:
+                    owners[load_environment(env_dir, other, display_root=display_root).state_location[1]] = other
+                except ConfigError:
+                    pass  # its own problems are reported when it is loaded
     for name, env in envs.items():
         loc, where = env.state_location
         if where in owners:

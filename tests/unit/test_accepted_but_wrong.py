@@ -130,3 +130,13 @@ def test_shipped_mig_pools_use_listed_profiles(real_envs):
             if pool.gpu.mig_devices:
                 offered = MIG_GPUS[pool.gpu.product].profiles
                 assert {instance_profile(p) for p in pool.gpu.mig_devices} <= offered
+
+
+def test_loading_one_environment_still_sees_another_sharing_its_state(tmp_path):
+    """`kfstack plan beta` must refuse when alpha keeps its state in the same place."""
+    backend = {"type": "pg", "schema_name": "shared"}
+    env_dir = _env_dir(tmp_path, {"alpha.yaml": {**DEV, "backend": backend}, "beta.yaml": {**DEV, "backend": backend}})
+    with pytest.raises(ConfigError) as info:
+        load_environments(env_dir, ["beta"], display_root=tmp_path)
+    (p,) = info.value.problems
+    assert p.file == "environments/beta.yaml" and "where environment 'alpha' keeps its own" in p.message
