@@ -105,30 +105,46 @@ class _BoundedLoader(yaml.SafeLoader):
 def _expanded_sizes(root: yaml.Node) -> dict[int, int]:
     """Number of values under each node (by ``id``) with aliases expanded, without expanding them.
 
-    Raises _Limit for a value that contains itself (``&a [*a]``), naming its key path.
+    Each node is visited once (later references reuse its size and height), so the work is
+    linear in the composed document and the recursion never goes deeper than MAX_DEPTH.
+
+    Raises _Limit for a value that contains itself (``&a [*a]``), or a document nested more
+    than MAX_DEPTH levels once its aliases are expanded, naming the key path.
     """
     sizes: dict[int, int] = {}
+    heights: dict[int, int] = {}
     active: set[int] = set()
 
-    def size(node: yaml.Node, path: Loc) -> int:
+    def deep(path: Loc, node: yaml.Node) -> _Limit:
+        return _Limit(path, node.start_mark.line + 1,
+                      f"nested more than {MAX_DEPTH} levels deep once its YAML aliases are expanded")
+
+    def size(node: yaml.Node, path: Loc, depth: int) -> int:
         key = id(node)
         if key in sizes:
+            if depth + heights[key] - 1 > MAX_DEPTH + 1:
+                raise deep(path, node)
             return sizes[key]
         if key in active:
             raise _Limit(path, node.start_mark.line + 1, "a value contains itself through an alias (recursive YAML)")
+        if depth > MAX_DEPTH + 1:
+            raise deep(path, node)
         active.add(key)
-        total = 1
+        total, height = 1, 0
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 step = k.value if isinstance(k, yaml.ScalarNode) else "?"
-                total += size(k, path) + size(v, path + (step,))
+                total += size(k, path, depth + 1) + size(v, path + (step,), depth + 1)
+                height = max(height, heights[id(k)], heights[id(v)])
         elif isinstance(node, yaml.SequenceNode):
-            total += sum(size(item, path + (i,)) for i, item in enumerate(node.value))
+            for i, item in enumerate(node.value):
+                total += size(item, path + (i,), depth + 1)
+                height = max(height, heights[id(item)])
         active.discard(key)
-        sizes[key] = total
+        sizes[key], heights[key] = total, height + 1
         return total
 
-    size(root, ())
+    size(root, (), 1)
     return sizes
 
 

@@ -120,3 +120,12 @@ def test_cli_refuses_within_500_mib_exit_2_nothing_written(project, command, kin
     if kind == "alias-bomb":  # 10**40 values: refused by the alias count before any expansion
         assert "bomb.l11[0]: refused: more than 100 YAML aliases" in result.stderr
     assert not (project / "cdktf.out").exists()
+
+
+def test_aliases_cannot_nest_deeper_than_the_bound(tmp_path):
+    """Each alias re-uses a 30-deep value: few nodes and aliases, but 3000 levels once expanded."""
+    lines = ["chain:", "  l0: &l0 x"]
+    for i in range(1, 100):
+        lines.append(f"  l{i}: &l{i} " + "[" * 30 + f"*l{i - 1}" + "]" * 30)
+    p = _load(tmp_path, DEV + "\n".join(lines) + "\n")
+    assert p.path[:1] == ("chain",) and "once its YAML aliases are expanded" in p.message
