@@ -173,14 +173,18 @@ def _check_expansion(root: yaml.Node) -> None:
                  "an alias bomb, or aliases nested too deep")
 
 
+_KEY_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null")}
+"""Tags a mapping key may resolve to (a date or binary key cannot become a JSON key)."""
+
+
 def _walk(node: yaml.Node, path: Loc, lines: dict[Loc, int], file: str) -> None:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise ConfigError([Problem(file, path, "a key must be a plain name, not a list or mapping",
-                                           key_node.start_mark.line + 1)])
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _KEY_TAGS:
+                raise ConfigError([Problem(file, path, "a key must be a plain name, not a list, mapping, date or "
+                                           "binary value", key_node.start_mark.line + 1)])
             key = key_node.value
             if key in seen:
                 raise ConfigError([Problem(file, path + (key,), f"duplicate key (first set on line {seen[key]})",
@@ -238,7 +242,7 @@ def read_yaml(path: Path, display: str) -> _Doc:
             _walk(node, (), lines, display)  # keys: plain and unique, before PyYAML builds the mapping
         try:
             data = loader.construct_document(node) if node is not None else None
-        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+        except (ValueError, TypeError, AttributeError, OverflowError, IndexError, KeyError) as exc:
             # PyYAML's constructors raise plain errors on some malformed tagged values (``!!timestamp x``).
             raise ConfigError([Problem(display, (), f"a tagged YAML value cannot be read ({type(exc).__name__}: "
                                                     f"{exc}); remove the !!tag")]) from None
