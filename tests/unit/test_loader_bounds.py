@@ -129,3 +129,33 @@ def test_aliases_cannot_nest_deeper_than_the_bound(tmp_path):
         lines.append(f"  l{i}: &l{i} " + "[" * 30 + f"*l{i - 1}" + "]" * 30)
     p = _load(tmp_path, DEV + "\n".join(lines) + "\n")
     assert p.path[:1] == ("chain",) and "once its YAML aliases are expanded" in p.message
+
+
+def test_mutated_environment_files_never_escape_as_tracebacks(tmp_path):
+    """Deterministic fuzz: 600 random edits of the shipped files load or fail with a ConfigError, nothing else."""
+    import random
+
+    env_dir = tmp_path / "environments"
+    env_dir.mkdir()
+    shutil.copy(ROOT / "environments" / "base.yaml", env_dir / "base.yaml")
+    sources = [(ROOT / "environments" / f"{n}.yaml").read_text() for n in ("dev", "prod", "staging", "local")]
+    pieces = list(":-[]{}&*!|>'\"#,? \n\t%@`0123456789az.") + [
+        "\n  ", ": ", "- ", "!!int ", "!!binary ", "!!float ", "!!timestamp ", "!!set ", "<<: ", "~", ".inf",
+        "1e9999", "2024-01-01", "&a ", "*a ", "? "]
+    rng = random.Random(13)
+    for _ in range(600):
+        text = list(rng.choice(sources))
+        for _ in range(rng.randint(1, 8)):
+            i = rng.randrange(len(text))
+            op = rng.random()
+            if op < 0.4:
+                text.insert(i, rng.choice(pieces))
+            elif op < 0.7:
+                del text[i]
+            else:
+                text[i] = rng.choice(pieces)
+        (env_dir / "fuzz.yaml").write_text("".join(text))
+        try:
+            load_environment(env_dir, "fuzz")
+        except ConfigError:
+            pass
