@@ -115,7 +115,9 @@ class PlatformStack(TerraformStack):
             self.istio = Istio(self, "Istio", cluster=cluster, source=ChartSource(resolver, versions.istio),
                                settings=c.istio, depends_on=after,
                                ext_authz=oauth2_proxy_authorizer() if c.auth.enabled else None,
-                               issuer=self.cert_manager.issuer if c.cert_manager.enabled else None)
+                               issuer=self.cert_manager.issuer if c.cert_manager.enabled else None,
+                               # InferenceService URLs <name>-<namespace>.<domain> share the HTTPS gateway.
+                               extra_hosts=[f"*.{c.kserve.ingress_domain}"] if c.kserve.enabled else [])
         # GPU Operator: independent, depends on the baseline only (upstream order: after Knative).
         if c.gpu_operator.enabled:
             self.gpu_operator = GpuOperator(self, "GpuOperator", cluster=cluster,

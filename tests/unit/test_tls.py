@@ -26,12 +26,21 @@ def _gateway(stack):
 
 @pytest.mark.parametrize("env", ENVS)
 def test_gateway_serves_https_for_the_hostname_and_redirects_http(synth_env, real_envs, env):
-    host = real_envs[env].components.istio.tls.hostname
+    c = real_envs[env].components
+    hosts = [c.istio.tls.hostname, f"*.{c.kserve.ingress_domain}"]  # KServe's URLs share the gateway
     http, https = _gateway(synth_env(env))["spec"]["servers"]
-    assert http == {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": [host],
+    assert http == {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": hosts,
                     "tls": {"httpsRedirect": True}}
-    assert https == {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": [host],
+    assert https == {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": hosts,
                      "tls": {"mode": "SIMPLE", "credentialName": TLS_SECRET, "minProtocolVersion": "TLSV1_2"}}
+
+
+def test_without_kserve_the_gateway_serves_the_hostname_only(synth_config):
+    stack = synth_config({"components": {"kserve": {"enabled": False}}})
+    http, https = _gateway(stack)["spec"]["servers"]
+    assert http["hosts"] == https["hosts"] == ["kubeflow.dev.internal"]
+    (cert,) = release_values(stack, "kubeflow-gateway-tls")["manifests"]
+    assert cert["spec"]["dnsNames"] == ["kubeflow.dev.internal"]
 
 
 @pytest.mark.parametrize(("env", "issuer"), [("dev", "kubeflow-self-signing-issuer"), ("prod", "internal-ca")])
@@ -41,10 +50,11 @@ def test_certificate_from_cert_manager_through_raw_manifests(synth_env, real_env
     assert rel["chart"].startswith("assets/Istio_Certificate_Chart_")  # this project's raw-manifests chart
     assert rel["namespace"].startswith("${kubernetes_namespace_v1.Istio_Namespace_")
     (cert,) = release_values(stack, "kubeflow-gateway-tls")["manifests"]
-    host = real_envs[env].components.istio.tls.hostname
+    c = real_envs[env].components
     assert cert["apiVersion"] == "cert-manager.io/v1" and cert["kind"] == "Certificate"
     assert cert["metadata"]["namespace"] == "istio-system"  # where the ingress gateway reads credentialName
-    assert cert["spec"]["secretName"] == TLS_SECRET and cert["spec"]["dnsNames"] == [host]
+    assert cert["spec"]["secretName"] == TLS_SECRET
+    assert cert["spec"]["dnsNames"] == [c.istio.tls.hostname, f"*.{c.kserve.ingress_domain}"]
     assert cert["spec"]["issuerRef"] == {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": issuer}
     assert "kubernetes_manifest" not in stack.get("resource", {})
     # The Gateway waits for its certificate; the certificate for cert-manager's CRDs.

@@ -50,7 +50,7 @@ EXCLUDED = {"kubeflow-istio-resources": (f"Gateway/kubeflow/{GATEWAY_NAME}",)}
 def gateway_manifest(namespace: str, tls: GatewayTls | None = None) -> dict[str, Any]:
     """``kubeflow-gateway`` on the Istio ingress gateway.
 
-    With ``tls``: HTTPS on port 443 for ``tls.hostname`` only (certificate from Secret
+    With ``tls``: HTTPS on port 443 for ``tls.hosts`` only (certificate from Secret
     ``tls.credential_name``, TLS 1.2+), and port 80 answering every request with a redirect to
     it (``httpsRedirect``, 301). Without: plain HTTP on port 80 for any host, as upstream
     (``common/istio/kubeflow-istio-resources/base/kf-istio-resources.yaml``) ships it.
@@ -59,9 +59,9 @@ def gateway_manifest(namespace: str, tls: GatewayTls | None = None) -> dict[str,
         servers: list[dict[str, Any]] = [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}]
     else:
         servers = [
-            {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": [tls.hostname],
+            {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": tls.hosts,
              "tls": {"httpsRedirect": True}},
-            {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": [tls.hostname],
+            {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": tls.hosts,
              "tls": {"mode": "SIMPLE", "credentialName": tls.credential_name, "minProtocolVersion": "TLSV1_2"}},
         ]
     return {

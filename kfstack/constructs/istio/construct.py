@@ -52,17 +52,26 @@ class GatewayTls:
     """HTTPS at the Kubeflow gateway: the host it serves and the Secret Istio reads its certificate from.
 
     Attributes:
-        hostname: the platform's DNS name (Gateway ``hosts``, certificate ``dnsNames``).
+        hostname: the platform's DNS name.
         credential_name: Secret in the ingress gateway's namespace (Gateway ``tls.credentialName``).
         ready: the Certificate release.
+        extra_hosts: more names the gateway serves, e.g. ``*.<kserve ingress_domain>`` for
+            InferenceService URLs.
     """
 
     hostname: str
     credential_name: str
     ready: Sequence[ITerraformDependable]
+    extra_hosts: tuple[str, ...] = ()
+
+    @property
+    def hosts(self) -> list[str]:
+        """Gateway ``hosts`` and certificate ``dnsNames``: the hostname, then the extra hosts."""
+        return [self.hostname, *self.extra_hosts]
 
 
-def tls_manifests(tls: GatewayTlsSettings, namespace: str, self_signing: IssuerRef | None) -> list[dict[str, Any]]:
+def tls_manifests(tls: GatewayTlsSettings, namespace: str, self_signing: IssuerRef | None,
+                  extra_hosts: Sequence[str] = ()) -> list[dict[str, Any]]:
     """cert-manager objects for the gateway certificate (cert-manager.io/v1, cert-manager 1.19):
     the CA ClusterIssuer when ``ca_secret`` is set, and the Certificate in ``namespace``.
 
@@ -86,7 +95,7 @@ def tls_manifests(tls: GatewayTlsSettings, namespace: str, self_signing: IssuerR
     out.append({
         "apiVersion": "cert-manager.io/v1", "kind": "Certificate",
         "metadata": {"name": TLS_CERTIFICATE, "namespace": namespace, "labels": labels},
-        "spec": {"secretName": TLS_SECRET, "dnsNames": [tls.hostname], "commonName": tls.hostname,
+        "spec": {"secretName": TLS_SECRET, "dnsNames": [tls.hostname, *extra_hosts], "commonName": tls.hostname,
                  "duration": f"{tls.duration_h}h", "renewBefore": f"{tls.renew_before_h}h",
                  "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
                  "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": issuer}},
@@ -148,6 +157,8 @@ class Istio(Construct):
             from :func:`kfstack.constructs.auth.construct.oauth2_proxy_authorizer`). Default none.
         issuer: cert-manager's self-signing ClusterIssuer, used for the gateway certificate when
             ``settings.tls`` names no issuer of the site (development). Default none.
+        extra_hosts: more names the HTTPS gateway serves (and its certificate covers), e.g.
+            ``*.models.example.internal`` for KServe's InferenceService URLs. Default none.
 
     Attributes:
         namespace: ``istio-system``.
@@ -165,7 +176,8 @@ class Istio(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, source: ChartSource,
                  settings: IstioSettings, depends_on: tuple = (),
-                 ext_authz: ExtAuthzProvider | None = None, issuer: IssuerRef | None = None) -> None:
+                 ext_authz: ExtAuthzProvider | None = None, issuer: IssuerRef | None = None,
+                 extra_hosts: Sequence[str] = ()) -> None:
         super().__init__(scope, id_)
         level = PodSecurityLevel.privileged if settings.cni else PodSecurityLevel.baseline
         self.namespace = Namespace.for_component(self, cluster, settings.namespace, level)
@@ -202,10 +214,10 @@ class Istio(Construct):
             self.certificate = HelmChart(
                 self, "Certificate", cluster=cluster, chart=source.project_chart("raw-manifests"),
                 release_name="kubeflow-gateway-tls", namespace=ns,
-                values={"manifests": tls_manifests(settings.tls, settings.namespace, issuer)},
+                values={"manifests": tls_manifests(settings.tls, settings.namespace, issuer, extra_hosts)},
                 timeout_s=timeout, depends_on=[self.base.resource, *(issuer.ready if issuer else ())])
             self.tls = GatewayTls(hostname=settings.tls.hostname, credential_name=TLS_SECRET,
-                                  ready=(self.certificate.resource,))
+                                  ready=(self.certificate.resource,), extra_hosts=tuple(extra_hosts))
         # Typed outputs: gateway Services are named after their release (chart gateway 1.29.0).
         self.ingress = GatewayRef(
             gateway=KUBEFLOW_GATEWAY, service_host=f"istio-ingressgateway.{settings.namespace}.svc.cluster.local",
