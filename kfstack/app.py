@@ -27,7 +27,7 @@ def build_app(envs: dict[str, EnvironmentConfig], lock, root: Path = PROJECT_ROO
     """A cdktf App with one PlatformStack per environment (not yet synthesized).
 
     Raises:
-        SourceError: a chart is not pinned or not vendored.
+        SourceError: a chart is not pinned or not vendored, or a construct refused its wiring.
     """
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from cdktf import App
@@ -41,6 +41,10 @@ def build_app(envs: dict[str, EnvironmentConfig], lock, root: Path = PROJECT_ROO
         try:
             PlatformStack(app, envs[name], lock=lock, paths=paths)
         except SourceError as exc:  # report every environment's problem, naming the environment
+            errors.append(f"environments/{name}.yaml (environment {name!r}): {exc}")
+        except ValueError as exc:
+            # A wiring rule a construct checks that validation missed (validation should own every
+            # rule: see Components.wiring_problems). Still one line naming the environment, no traceback.
             errors.append(f"environments/{name}.yaml (environment {name!r}): {exc}")
     if errors:
         raise SourceError("\n".join(errors))

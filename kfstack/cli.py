@@ -50,26 +50,29 @@ def synth(envs: Optional[List[str]] = typer.Argument(None, help="Environments (d
 
 @app.command()
 def validate(envs: Optional[List[str]] = typer.Argument(None, help="Environments (default: all).")) -> None:
-    """Validate environment files and sources.lock without synthesizing."""
+    """Validate environment files and sources.lock without synthesizing.
+
+    One ``<env>: ok (...)`` line per environment on stdout; problems on stderr, exit 2.
+    """
     from kfstack.app import load_all
 
     try:
         loaded, _ = load_all(names=envs or None)
     except ConfigError as exc:
         _fail(exc)
-    for name, env in sorted(loaded.items()):
+    for name, env in sorted(loaded.items()):  # results: stdout; problems (above) went to stderr
         pools = ", ".join(f"{p.name}×{p.count}" for p in env.node_pools)
-        err.print(f"{name}: ok (tier {env.tier.value}, pools {pools}, sources {env.sources.mode.value})")
+        typer.echo(f"{name}: ok (tier {env.tier.value}, pools {pools}, sources {env.sources.mode.value})")
 
 
 @app.command()
 def schema() -> None:
-    """Print the JSON Schema of an environment file (for editors)."""
+    """Print the JSON Schema of an environment file (for editors); cross-field rules: `kfstack validate`."""
     import json
 
-    from kfstack.config.environment import EnvironmentConfig
+    from kfstack.config.schema import environment_file_schema
 
-    typer.echo(json.dumps(EnvironmentConfig.model_json_schema(), indent=2, sort_keys=True))
+    typer.echo(json.dumps(environment_file_schema(), indent=2, sort_keys=True))
 
 
 @app.command()
@@ -257,7 +260,41 @@ def _stack_api(env: str, stack_dir: Optional[str]):
     folder = Path(stack_dir) if stack_dir else Path("cdktf.out") / "stacks" / env
     if not (folder / "cdk.tf.json").exists():
         _fail(RuntimeError(f"{folder}/cdk.tf.json not found: synthesize first (`kfstack synth {env}`)"))
-    return folder, api_client_for(cfg.kubeconfig, cfg.context)
+    try:
+        return folder, api_client_for(cfg.kubeconfig, cfg.context)
+    except Exception as exc:  # kubernetes' ConfigException, YAML errors, OSError: all one line
+        _fail(RuntimeError(_cluster_problem(env, cfg, exc)))
+        raise  # unreachable: _fail exits
+
+
+def _cluster_problem(env: str, cfg, exc: BaseException) -> str:
+    """One line: why the cluster of ``env`` cannot be reached, and what to check."""
+    import os.path
+
+    path = os.path.expanduser(cfg.kubeconfig)
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    if not os.path.exists(path):
+        cause = f"the kubeconfig {cfg.kubeconfig} does not exist"
+    else:
+        cause = f"the kubeconfig {cfg.kubeconfig} (context {cfg.context!r}) cannot be used: {reason[:300]}"
+    return (f"cannot reach the cluster of {env}: {cause}; fix cluster.kubeconfig / cluster.context in "
+            f"environments/{env}.yaml (for local: `kfstack cluster up`)")
+
+
+def _cluster_call(env: str, stack_dir: Optional[str], call):
+    """Run ``call()``; a failure to talk to the cluster becomes one line and exit 1 (no traceback)."""
+    from kfstack.app import load_all
+
+    try:
+        return call()
+    except (RuntimeError, typer.Exit):
+        raise
+    except Exception as exc:  # urllib3 connection errors, ApiException (401/403), ...
+        cfg = load_all(names=[env])[0][env].cluster
+        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+        err.print(f"error: cannot talk to the cluster of {env} (kubeconfig {cfg.kubeconfig}, context "
+                  f"{cfg.context!r}): {type(exc).__name__}: {reason}", highlight=False, markup=False)
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -270,7 +307,7 @@ def drift(env: str = typer.Argument(..., help="Environment (its stack must be sy
 
     folder, api = _stack_api(env, stack_dir)
     try:
-        report = drift_mod.detect(folder, api)
+        report = _cluster_call(env, stack_dir, lambda: drift_mod.detect(folder, api))
     except RuntimeError as exc:
         err.print(f"error: {exc}", highlight=False, markup=False)
         raise typer.Exit(1)
@@ -298,14 +335,21 @@ def recover(env: str = typer.Argument(..., help="Environment whose apply was int
     from kfstack.drift import tofu_binary, tofu_env
 
     folder, api = _stack_api(env, stack_dir)
-    probe = subprocess.run([tofu_binary(), "plan", "-refresh=false", "-lock-timeout=0", "-input=false", "-no-color"],
-                           cwd=folder, env=tofu_env(), capture_output=True, text=True)
+    try:
+        probe = subprocess.run([tofu_binary(), "plan", "-refresh=false", "-lock-timeout=0", "-input=false",
+                                "-no-color"], cwd=folder, env=tofu_env(), capture_output=True, text=True)
+    except OSError as exc:
+        from kfstack.plan import TOOLCHAIN_HINT
+
+        err.print(f"error: cannot run {tofu_binary()} ({exc.strerror}); build and enable the toolchain: "
+                  f"{TOOLCHAIN_HINT}", highlight=False, markup=False)
+        raise typer.Exit(1)
     hint = recover_mod.lock_hint(probe.stdout + probe.stderr, folder)
     if hint:
         typer.echo(hint)
         raise typer.Exit(3)
     try:
-        recover_mod.recover(folder, api, dry_run=dry_run, log=typer.echo)
+        _cluster_call(env, stack_dir, lambda: recover_mod.recover(folder, api, dry_run=dry_run, log=typer.echo))
     except RuntimeError as exc:
         err.print(f"error: {exc}", highlight=False, markup=False)
         raise typer.Exit(1)

@@ -107,8 +107,12 @@ def tofu_env() -> dict[str, str]:
 
 def read_state(stack_dir: Path) -> dict[str, Any]:
     """The stack's current state (``tofu state pull``: works with any backend)."""
-    res = subprocess.run([tofu_binary(), "state", "pull"], cwd=stack_dir, env=tofu_env(), capture_output=True,
-                         text=True)
+    try:
+        res = subprocess.run([tofu_binary(), "state", "pull"], cwd=stack_dir, env=tofu_env(), capture_output=True,
+                             text=True)
+    except OSError as exc:
+        raise RuntimeError(f"cannot run {tofu_binary()} ({exc.strerror}); build and enable the toolchain: "
+                           'bash scripts/toolchain.sh && eval "$(bash scripts/toolchain.sh env)"') from None
     if res.returncode != 0:
         raise RuntimeError(f"tofu state pull in {stack_dir} failed:\n{res.stderr.strip()}")
     return json.loads(res.stdout) if res.stdout.strip() else {"resources": []}

@@ -12,7 +12,8 @@ Files (``out`` defaults to ``<outdir>/plans``)::
 The JSON plan (``tofu show -json``) is read in memory and never written: it holds
 sensitive values in clear text.
 
-Engine: ``$KFSTACK_TF_BINARY``, else ``tofu``, else ``terraform`` on PATH. ``tofu init`` honours
+Engine: ``$KFSTACK_TF_BINARY``, else ``tofu`` on PATH (``terraform`` only with
+``TERRAFORM_BINARY_NAME=terraform`` or ``KFSTACK_USE_SYSTEM_TOFU=1``). ``tofu init`` honours
 ``TF_CLI_CONFIG_FILE`` (filesystem provider mirror: offline). State: the environment's
 backend, relative to the stack folder, so it follows ``outdir`` (local backend:
 ``<outdir>/../state/<env>.tfstate``).
@@ -56,11 +57,19 @@ class StalePlanError(PlanError):
     exit_code = EXIT_STALE
 
 
+TOOLCHAIN_HINT = 'bash scripts/toolchain.sh && eval "$(bash scripts/toolchain.sh env)"'
+"""What to run for OpenTofu and the offline provider mirror (README: set-up commands)."""
+
+
 def tf_binary() -> str:
-    """Path of the Terraform engine: ``$KFSTACK_TF_BINARY``, ``tofu`` or ``terraform`` on PATH.
+    """Path of the Terraform engine: ``$KFSTACK_TF_BINARY``, else ``tofu`` on PATH.
+
+    ``terraform`` on PATH is used only when asked for (``TERRAFORM_BINARY_NAME=terraform`` or
+    ``KFSTACK_USE_SYSTEM_TOFU=1``): an unrelated ``terraform`` would otherwise be picked up and
+    fail later on the public registry with pages of errors.
 
     Raises:
-        PlanError: none found.
+        PlanError: none found (one line: the cause and what to run).
     """
     explicit = os.environ.get("KFSTACK_TF_BINARY")
     if explicit:
@@ -68,12 +77,36 @@ def tf_binary() -> str:
         if not path:
             raise PlanError(f"KFSTACK_TF_BINARY={explicit!r} is not an executable")
         return path
-    for name in ("tofu", "terraform"):
-        path = shutil.which(name)
-        if path:
-            return path
-    raise PlanError("neither tofu nor terraform is on PATH (or set KFSTACK_TF_BINARY); "
-                    'in this repository: bash scripts/toolchain.sh && eval "$(bash scripts/toolchain.sh env)"')
+    path = shutil.which("tofu")
+    if path:
+        return path
+    terraform = shutil.which("terraform")
+    if terraform and (os.environ.get("TERRAFORM_BINARY_NAME") == "terraform"
+                      or os.environ.get("KFSTACK_USE_SYSTEM_TOFU") == "1"):
+        return terraform
+    found = (f"; {terraform} is not used unless TERRAFORM_BINARY_NAME=terraform or KFSTACK_USE_SYSTEM_TOFU=1"
+             if terraform else "")
+    raise PlanError(f"OpenTofu (tofu) is not on PATH and KFSTACK_TF_BINARY is unset{found}; "
+                    f"build and enable the toolchain: {TOOLCHAIN_HINT}")
+
+
+_REGISTRY_ERRORS = ("Failed to query available provider packages", "Failed to install provider",
+                    "could not connect to registry", "Failed to resolve provider packages",
+                    "Invalid provider registry host", "registry.terraform.io", "registry.opentofu.org")
+
+
+def init_cause(output: str) -> str | None:
+    """One line saying why ``init`` could not install the providers, and what to do; None if that is not it."""
+    if not any(marker in output for marker in _REGISTRY_ERRORS):
+        return None
+    first = next((line.removeprefix("Error:").strip() for line in output.splitlines()
+                  if line.startswith("Error:")), "provider installation failed")
+    mirror = os.environ.get("TF_CLI_CONFIG_FILE")
+    where = (f"the provider mirror in TF_CLI_CONFIG_FILE={mirror} does not have them" if mirror
+             else "no provider mirror is configured (TF_CLI_CONFIG_FILE is unset), so the engine asked the "
+                  "public registry")
+    return (f"the kubernetes 2.38.0 and helm 3.1.1 providers could not be installed ({first}): {where}; "
+            f"run {TOOLCHAIN_HINT}")
 
 
 def tf_env() -> dict[str, str]:
@@ -102,14 +135,47 @@ def stack_dir(outdir: Path, env: str) -> Path:
 def synth_stack(env, lock, outdir: Path, root: Path | None = None) -> Path:
     """Synthesize only ``env`` (an EnvironmentConfig) into ``outdir`` in this process; return its stack folder.
 
+    The stack is synthesized into a scratch folder inside ``outdir`` and moved into
+    ``outdir/stacks/<env>`` (its ``.terraform`` folder kept); ``outdir/manifest.json`` gets this
+    stack's entry and keeps every other environment's, so planning one environment never
+    makes cdktf forget the others.
+
     Raises:
         SourceError: a chart is not pinned or not vendored.
     """
+    import tempfile
+
     from kfstack.app import PROJECT_ROOT, build_app
 
-    app = build_app({env.name: env}, lock, root=root or PROJECT_ROOT, outdir=str(outdir))
-    app.synth()
-    return stack_dir(outdir, env.name)
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    dst = stack_dir(outdir, env.name)
+    with tempfile.TemporaryDirectory(prefix=".synth-", dir=outdir) as tmp:
+        app = build_app({env.name: env}, lock, root=root or PROJECT_ROOT, outdir=tmp)
+        app.synth()
+        dst.mkdir(parents=True, exist_ok=True)
+        for item in sorted((Path(tmp) / "stacks" / env.name).iterdir()):
+            target = dst / item.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+            shutil.move(str(item), str(target))
+        merge_manifest(outdir / "manifest.json", json.loads((Path(tmp) / "manifest.json").read_text()))
+    return dst
+
+
+def merge_manifest(path: Path, new: dict[str, Any]) -> None:
+    """Write cdktf's ``manifest.json`` at ``path`` with ``new``'s stacks replacing theirs, others kept."""
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = {}
+    stacks = {**(old.get("stacks") or {}), **new.get("stacks", {})}
+    merged = {**new, "stacks": dict(sorted(stacks.items()))}
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
 
 
 @dataclass(frozen=True)
@@ -145,13 +211,15 @@ def plan(env, lock, *, outdir: Path, out: Path | None = None, root: Path | None 
     """
     outdir = Path(outdir).resolve()
     out = Path(out).resolve() if out else outdir / "plans"
+    tf_binary()  # no engine: say so before synthesizing anything
     out.mkdir(parents=True, exist_ok=True)
     progress(f"synthesizing {env.name}")
     sdir = synth_stack(env, lock, outdir, root)
     progress("init")
     res = run_engine(["init", "-input=false", "-no-color"], sdir)
     if res.returncode != 0:
-        raise PlanError(f"init of {env.name} failed:\n{_tail(res)}")
+        cause = init_cause(res.stdout + res.stderr)
+        raise PlanError(f"init of {env.name} failed: {cause}" if cause else f"init of {env.name} failed:\n{_tail(res)}")
     plan_file = out / f"{env.name}.tfplan"
     progress("plan")
     res = run_engine(["plan", "-input=false", "-no-color", "-lock-timeout=60s", f"-out={plan_file}"], sdir)

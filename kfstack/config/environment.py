@@ -25,6 +25,7 @@ from kfstack.constructs.mysql.settings import MySqlSettings
 from kfstack.constructs.object_store.settings import ObjectStoreSettings
 from kfstack.constructs.pipelines.settings import PipelinesSettings
 from kfstack.constructs.training.settings import TrainingSettings
+from kfstack.config.gpus import MIG_GPUS, instance_profile, profile_slices
 from kfstack.model import DnsLabel, LabelKey, LabelValue, Settings, Taint, Version
 
 
@@ -76,7 +77,8 @@ class MigStrategy(str, Enum):
 GpuProduct = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=63)]
 
 MIG_SLICES = 7
-"""Compute slices of the largest MIG-capable GPUs (A100, H100, H200); an upper bound for any layout."""
+"""Compute slices of the largest MIG-capable GPUs (A100, H100, H200); an upper bound for any layout.
+Each product's own count is in :data:`kfstack.config.gpus.MIG_GPUS`."""
 
 MigProfile = Annotated[str, StringConstraints(pattern=r"^[1-7](c\.[1-7])?g\.[0-9]+gb(\+[a-z]+)?$")]
 """A MIG profile as nvidia-smi names it, e.g. ``1g.10gb``, ``3g.40gb``, ``1g.10gb+me``."""
@@ -149,12 +151,22 @@ class GpuSpec(Settings):
             if self.mig_strategy is MigStrategy.single and len(self.mig_devices) != 1:
                 raise ValueError(f"mig_strategy single allows one profile per GPU, got {sorted(self.mig_devices)}; "
                                  "use mig_strategy mixed for several")
-            # A MIG-capable GPU has 7 compute slices; profile "<g>g.<mem>gb" takes g of them
-            # (NVIDIA MIG user guide, supported profiles). A layout needing more cannot be applied.
-            slices = sum(int(p.split("g.", 1)[0].split("c.")[-1]) * n for p, n in self.mig_devices.items())
-            if slices > MIG_SLICES:
+            # Only the products of the MIG user guide's tables offer MIG, each with its own
+            # profiles and compute slices (7; the A30 has 4); profile "<g>g.<mem>gb" takes g
+            # slices. A layout the GPU does not offer or cannot fit is never applied by mig-parted.
+            gpu = MIG_GPUS.get(self.product)
+            if gpu is None:
+                raise ValueError(f"product {self.product!r} has no MIG support in kfstack's table of MIG-capable "
+                                 f"GPUs ({', '.join(sorted(MIG_GPUS))}); use sharing time-slicing or exclusive, "
+                                 "or check the product name (the nvidia.com/gpu.product label)")
+            unknown = sorted(p for p in self.mig_devices if instance_profile(p) not in gpu.profiles)
+            if unknown:
+                raise ValueError(f"MIG profile(s) {unknown} do not exist on {self.product}; it offers "
+                                 f"{', '.join(sorted(gpu.profiles, key=lambda x: (profile_slices(x), x)))}")
+            slices = sum(profile_slices(p) * n for p, n in self.mig_devices.items())
+            if slices > gpu.slices:
                 raise ValueError(f"mig_devices {dict(sorted(self.mig_devices.items()))} need {slices} compute "
-                                 f"slices per GPU; a GPU has {MIG_SLICES}")
+                                 f"slices per GPU; a GPU has {gpu.slices}")
         return self
 
     @property
@@ -279,6 +291,15 @@ class StorageSettings(Settings):
     )
 
 
+_DNS_NAME = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+RegistryHost = Annotated[str, StringConstraints(
+    pattern=rf"^{_DNS_NAME}(?::[0-9]{{1,5}})?(?:/{_PATH_COMPONENT})*/?$", max_length=255)]
+"""A registry host, optional port and optional repository path prefix, as an image reference
+starts (the distribution/reference grammar: lower-case DNS name; path components of
+lower-case letters and digits joined by ``.``, ``_``, ``__`` or dashes). No ``//``, no scheme."""
+
+
 class RegistryMirror(Settings):
     """An internal container registry that mirrors every image the platform runs.
 
@@ -286,10 +307,22 @@ class RegistryMirror(Settings):
     ``pull_secret`` (a Secret the site creates; kfstack only references it).
     """
 
-    host: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$")] = Field(
-        ..., description="Registry host[:port][/path], e.g. registry.internal. Required."
+    host: RegistryHost = Field(
+        ..., description="Registry host[:port][/path], e.g. registry.internal or registry.internal:5000/mirror "
+        "(no scheme; a trailing / is dropped). Required."
     )
     pull_secret: DnsLabel | None = Field(None, description="Name of an image pull Secret. Default none.")
+
+    @field_validator("host")
+    @classmethod
+    def _normal_host(cls, host: str) -> str:
+        """Drop a trailing ``/`` (images become ``<host>/<path>``, never ``<host>//<path>``); check the port."""
+        host = host.rstrip("/")
+        name, _, rest = host.partition("/")
+        port = name.partition(":")[2]
+        if port and not 1 <= int(port) <= 65535:
+            raise ValueError(f"port {port} is not a TCP port (1-65535)")
+        return host
 
 
 class SourceMode(str, Enum):
@@ -513,6 +546,72 @@ class Components(Settings):
         return self
 
 
+    def wiring_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Rules the constructs rely on, as (key path under ``components``, message); empty when none.
+
+        The loader reports them like validation errors (every environment, not only production),
+        so that a valid environment always synthesizes:
+
+        - the gateway certificate (istio.tls) is a cert-manager Certificate;
+        - the ceph-rgw object store is a CephObjectStore of the Rook cluster (components.ceph);
+        - Pipelines, Katib, the dashboard and the training operators install into shared
+          namespaces of the cluster baseline (they never create those namespaces);
+        - Pipelines' database user owns its three databases (pipelineDb, cacheDb, mlmdDb);
+        - every namespace a component creates is created once: no two components, and no
+          shared namespace, may name the same one (Terraform would own it twice).
+        """
+        from kfstack.constructs.object_store.settings import ObjectStoreBackend
+
+        out: list[tuple[tuple[str | int, ...], str]] = []
+        store = self.object_store
+        if self.istio.enabled and self.istio.tls.enabled and not self.cert_manager.enabled:
+            out.append((("istio", "tls", "enabled"),
+                        "the gateway's certificate is a cert-manager Certificate, but components.cert_manager is "
+                        "disabled; enable cert_manager or set tls.enabled: false"))
+        if store.enabled and store.backend is ObjectStoreBackend.ceph_rgw and not self.ceph.enabled:
+            out.append((("object_store", "backend"),
+                        "backend ceph-rgw is a Ceph object gateway of the Rook cluster, but components.ceph.enabled "
+                        "is false; enable components.ceph or pick backend seaweedfs"))
+        shared = [ns.name for ns in self.cluster_baseline.shared_namespaces]
+        uses = [("pipelines", "namespace"), ("katib", "namespace"), ("dashboard", "namespace")]
+        if self.training.enabled:
+            uses += [("training", "scheduling_namespace")]
+            if self.training.training_operator_v1:
+                uses += [("training", "v1_namespace")]
+        for app, key in uses:
+            settings = getattr(self, app)
+            name = getattr(settings, key)
+            if settings.enabled and name not in shared:
+                out.append(((app, key), f"{name!r} is not a shared namespace of the cluster baseline "
+                                        f"({', '.join(shared) or 'none'}); add it to "
+                                        "components.cluster_baseline.shared_namespaces or pick one of those"))
+        if self.pipelines.enabled:
+            users = {u.name: u for u in self.mysql.users}
+            user = users.get(self.pipelines.database_user)
+            if user is not None:
+                p = self.pipelines
+                missing = [db for db in (p.pipeline_db, p.cache_db, p.mlmd_db) if db not in user.databases]
+                if missing:
+                    out.append((("mysql", "users"),
+                                f"MySQL user {user.name!r} (components.pipelines.database_user) does not own "
+                                f"Pipelines' databases {missing}; add them to its databases"))
+        owners: dict[str, str] = {name: "components.cluster_baseline.shared_namespaces" for name in shared}
+        owned = [("cert_manager", "namespace"), ("istio", "namespace"), ("gpu_operator", "namespace"),
+                 ("ceph", "namespace"), ("mysql", "namespace"), ("mysql", "operator_namespace")]
+        if store.backend is not ObjectStoreBackend.ceph_rgw:
+            owned.append(("object_store", "namespace"))
+        for app, key in owned:
+            if not getattr(self, app).enabled:
+                continue
+            name, here = getattr(getattr(self, app), key), f"components.{app}.{key}"
+            if name in owners:
+                out.append(((app, key), f"{name!r} is already created by {owners[name]}; each component creates "
+                                        "a namespace of its own, so pick another name"))
+            else:
+                owners[name] = here
+        return out
+
+
 class EnvironmentConfig(Settings):
     """One environment: base.yaml deep-merged with ``<name>.yaml``, validated.
 
@@ -547,6 +646,27 @@ class EnvironmentConfig(Settings):
                 + ", ".join(f"node_pools[{i}].gpu.mig_strategy is {s}" for s, i in sorted(strategies.items()))
                 + "); the GPU Operator's mig.strategy is one value per cluster")
         return pools
+
+    @property
+    def state_location(self) -> tuple[tuple[str | int, ...], tuple[str, ...]]:
+        """Where this environment's Terraform state lives: (key path that sets it, identity).
+
+        Two environments with the same identity would read and overwrite one state. ``local``:
+        the normalised project-relative path; ``pg``: the schema (the database comes from
+        ``PG_CONN_STR``, one per site); ``s3``: endpoint, bucket and key; ``kubernetes``: the
+        cluster (kubeconfig + context), namespace and Secret suffix.
+        """
+        import posixpath
+
+        b = self.backend
+        if isinstance(b, PgBackend):
+            return ("backend", "schema_name"), ("pg", b.schema_for(self.name))
+        if isinstance(b, S3Backend):
+            return ("backend", "key"), ("s3", b.endpoint.rstrip("/").lower(), b.bucket, b.key_for(self.name))
+        if isinstance(b, KubernetesStateBackend):
+            return ("backend", "secret_suffix"), ("kubernetes", self.cluster.kubeconfig, self.cluster.context,
+                                                  b.namespace, b.secret_suffix or self.name)
+        return ("backend", "path"), ("local", posixpath.normpath(b.path or f"state/{self.name}.tfstate"))
 
     @property
     def gpu_pools(self) -> tuple[NodePool, ...]:

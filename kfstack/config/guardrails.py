@@ -153,8 +153,107 @@ def _shared_locked_state(env: "EnvironmentConfig") -> list[Violation]:
     return []
 
 
-RULES: list[Rule] = [_cert_manager_ha, _istio_ha, _gpu_pools_tainted, _ceph_explicit_and_redundant,
-                     _mysql_ha, _object_store_redundant, _shared_locked_state]
+EXAMPLE_USER = "user@example.com"
+"""Upstream's example user (Dex staticPasswords in kubeflow/manifests); base.yaml's default."""
+
+_LEVELS = ("privileged", "baseline", "restricted")
+
+
+def _no_open_front_door(env: "EnvironmentConfig") -> list[Violation]:
+    """An exposed ingress gateway (LoadBalancer or NodePort) needs auth and the dashboard in front of it:
+    without Dex + oauth2-proxy (Istio's ext_authz) every Kubeflow API answers anyone who reaches it."""
+    c = env.components
+    exposed = c.istio.enabled and c.istio.ingress_gateway.service_type in ("LoadBalancer", "NodePort")
+    if not exposed:
+        return []
+    how = c.istio.ingress_gateway.service_type
+    out: list[Violation] = []
+    for name in ("auth", "dashboard"):
+        if not getattr(c, name).enabled:
+            out.append((("components", name, "enabled"),
+                        f"the ingress gateway is exposed ({how}) but {name} is disabled: the platform would be "
+                        f"open to anyone who reaches it; enable components.{name} or set "
+                        "components.istio.ingress_gateway.service_type: ClusterIP"))
+    return out
+
+
+def _site_user(env: "EnvironmentConfig") -> list[Violation]:
+    """Production names its first user; upstream's example user is a well-known login name."""
+    auth = env.components.auth
+    if auth.enabled and auth.user_email.lower() == EXAMPLE_USER:
+        return [(("components", "auth", "user_email"),
+                 f"production must name the site's first user, not the example {EXAMPLE_USER}; set "
+                 "components.auth.user_email (e.g. ml-admin@your-site)")]
+    return []
+
+
+def _no_plain_http(env: "EnvironmentConfig") -> list[Violation]:
+    """Charts and state travel over TLS: no http:// chart mirror, no http:// S3 state endpoint."""
+    out: list[Violation] = []
+    url = env.sources.mirror_url
+    if env.sources.mode.value == "mirror" and url and url.lower().startswith("http://"):
+        out.append((("sources", "mirror_url"),
+                    f"production reads charts over TLS: {url} is plain http; use https:// or oci://"))
+    backend = env.backend
+    if backend.type == "s3" and backend.endpoint.lower().startswith("http://"):
+        out.append((("backend", "endpoint"),
+                    f"production keeps Terraform state (which holds secrets) behind TLS: {backend.endpoint} is "
+                    "plain http; use https://"))
+    return out
+
+
+def _pod_security_not_below_upstream(env: "EnvironmentConfig") -> list[Violation]:
+    """Shared namespaces enforce at least upstream's Pod Security level, unless the environment says why."""
+    from kfstack.constructs.cluster_baseline.settings import UPSTREAM_POD_SECURITY
+
+    out: list[Violation] = []
+    for i, ns in enumerate(env.components.cluster_baseline.shared_namespaces):
+        upstream = UPSTREAM_POD_SECURITY.get(ns.name)
+        if upstream is None or _LEVELS.index(ns.pod_security.value) >= _LEVELS.index(upstream.value):
+            continue
+        if ns.pod_security_reason:
+            continue
+        out.append((("components", "cluster_baseline", "shared_namespaces", i, "pod_security"),
+                    f"namespace {ns.name!r} enforces Pod Security {ns.pod_security.value}, below upstream's "
+                    f"{upstream.value}; set pod_security: {upstream.value}, or say why in pod_security_reason"))
+    return out
+
+
+def _tls_at_the_gateway(env: "EnvironmentConfig") -> list[Violation]:
+    """Production serves Kubeflow over HTTPS: Dex logins and session cookies never cross the network in clear."""
+    istio = env.components.istio
+    if istio.enabled and not istio.tls.enabled:
+        return [(("components", "istio", "tls", "enabled"),
+                 "production serves Kubeflow over HTTPS: set tls.enabled: true with hostname and the site's "
+                 "cluster_issuer or ca_secret")]
+    return []
+
+
+def _no_self_signed_outside_development(env: "EnvironmentConfig") -> list[Violation]:
+    """A self-signed gateway certificate teaches users to click through warnings: development only."""
+    tls = env.components.istio.tls
+    if env.components.istio.enabled and tls.enabled and tls.self_signed:
+        return [(("components", "istio", "tls"),
+                 f"tier {env.tier.value} needs a certificate the site's users can trust: set tls.cluster_issuer "
+                 "(a ClusterIssuer the site owns) or tls.ca_secret (its CA in a Secret); the self-signing "
+                 "issuer is for tier development")]
+    return []
+
+
+NON_DEVELOPMENT_RULES: list[Rule] = [_no_self_signed_outside_development]
+"""Rules for every tier but development (staging and production)."""
+
+
+def check_non_development(env: "EnvironmentConfig") -> list[Violation]:
+    """Violations of :data:`NON_DEVELOPMENT_RULES`; empty for tier development."""
+    if env.tier.value == "development":
+        return []
+    return [v for rule in NON_DEVELOPMENT_RULES for v in rule(env)]
+
+
+RULES: list[Rule] = [_tls_at_the_gateway, _cert_manager_ha, _istio_ha, _gpu_pools_tainted, _ceph_explicit_and_redundant,
+                     _mysql_ha, _object_store_redundant, _shared_locked_state, _no_open_front_door, _site_user,
+                     _no_plain_http, _pod_security_not_below_upstream]
 
 
 def check_guardrails(env: "EnvironmentConfig") -> list[Violation]:

@@ -114,7 +114,10 @@ class PlatformStack(TerraformStack):
             # With auth, istiod's mesh config names oauth2-proxy as the ext_authz provider.
             self.istio = Istio(self, "Istio", cluster=cluster, source=ChartSource(resolver, versions.istio),
                                settings=c.istio, depends_on=after,
-                               ext_authz=oauth2_proxy_authorizer() if c.auth.enabled else None)
+                               ext_authz=oauth2_proxy_authorizer() if c.auth.enabled else None,
+                               issuer=self.cert_manager.issuer if c.cert_manager.enabled else None,
+                               # InferenceService URLs <name>-<namespace>.<domain> share the HTTPS gateway.
+                               extra_hosts=[f"*.{c.kserve.ingress_domain}"] if c.kserve.enabled else [])
         # GPU Operator: independent, depends on the baseline only (upstream order: after Knative).
         if c.gpu_operator.enabled:
             self.gpu_operator = GpuOperator(self, "GpuOperator", cluster=cluster,
@@ -125,12 +128,17 @@ class PlatformStack(TerraformStack):
         if c.object_store.enabled:
             store_version = versions.minio if c.object_store.backend is ObjectStoreBackend.minio else versions.seaweedfs
             ceph_ref = self.ceph.cluster_ref if c.ceph.enabled else None
+            # Clients: the namespaces of the components wired to it, and the profile namespaces where
+            # pipeline runs and InferenceServices read and write artifacts.
             self.object_store = ObjectStore(self, "ObjectStore", cluster=cluster,
                                             source=ChartSource(resolver, store_version), settings=c.object_store,
-                                            ceph=ceph_ref, depends_on=data_after)
+                                            ceph=ceph_ref, depends_on=data_after,
+                                            clients=[c.pipelines.namespace] if c.pipelines.enabled else [],
+                                            profile_clients=c.pipelines.enabled or c.kserve.enabled)
         if c.mysql.enabled:
             self.mysql = MySql(self, "MySql", cluster=cluster, source=ChartSource(resolver, versions.mysql_operator),
-                               settings=c.mysql, depends_on=data_after)
+                               settings=c.mysql, depends_on=data_after,
+                               clients=[app.namespace for app in (c.pipelines, c.katib) if app.enabled])
         # Pipelines and Katib (kustomize-only upstream) into the shared namespace, after Istio's
         # gateways, cert-manager's issuer and the data services they are wired to. Config
         # validation guarantees those are enabled.
@@ -173,10 +181,12 @@ class PlatformStack(TerraformStack):
         if c.auth.enabled:
             self.auth = Auth(self, "Auth", cluster=cluster, dex_source=ChartSource(resolver, versions.dex),
                              oauth2_proxy_source=ChartSource(resolver, versions.oauth2_proxy),
-                             settings=c.auth, depends_on=self.istio.ready)
+                             settings=c.auth, depends_on=self.istio.ready,
+                             secure_cookies=self.istio.tls is not None)
         if c.dashboard.enabled:
             self.dashboard = Dashboard(self, "Dashboard", cluster=cluster,
                                        dashboard_source=ChartSource(resolver, versions.dashboard),
                                        profiles_source=ChartSource(resolver, versions.profiles),
                                        notebooks_source=ChartSource(resolver, versions.notebooks),
-                                       settings=c.dashboard, user=self.auth.user, depends_on=self.auth.ready)
+                                       settings=c.dashboard, user=self.auth.user, depends_on=self.auth.ready,
+                                       tls=self.istio.tls)

@@ -72,8 +72,9 @@ def test_mirror_parts_are_the_locked_charts(synth_env, env):
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_dex_gets_only_the_bcrypt_hash_of_a_generated_password(synth_env, env):
+def test_dex_gets_only_the_bcrypt_hash_of_a_generated_password(synth_env, real_envs, env):
     stack = synth_env(env)
+    email = real_envs[env].components.auth.user_email  # prod names its own first user (guardrail)
     passwords = resources(stack, "random_password")
     hashed = _by_name(stack, "kubernetes_secret_v1", "dex-passwords")["data"]
     pid, attr = _ref(hashed["DEX_USER_PASSWORD"])
@@ -83,11 +84,11 @@ def test_dex_gets_only_the_bcrypt_hash_of_a_generated_password(synth_env, env):
     initial = _by_name(stack, "kubernetes_secret_v1", auth.INITIAL_USER_SECRET)
     assert namespace_of(stack, initial["metadata"]["namespace"]) == "auth"
     assert _ref(initial["data"]["password"]) == (pid, "result")
-    assert initial["data"]["email"] == "user@example.com"
+    assert initial["data"]["email"] == email
     # Dex's config names the env var, never a hash.
     config = yaml.safe_load(_by_name(stack, "kubernetes_config_map_v1", "dex")["data"]["config.yaml"])
     (user,) = config["staticPasswords"]
-    assert user == {"email": "user@example.com", "hashFromEnv": "DEX_USER_PASSWORD", "username": "user",
+    assert user == {"email": email, "hashFromEnv": "DEX_USER_PASSWORD", "username": "user",
                     "userID": auth.DEX_STATIC_USER_ID}
     assert config["issuer"] == auth.DEX_ISSUER
     text = json.dumps(stack)

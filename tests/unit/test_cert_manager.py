@@ -62,9 +62,10 @@ def test_namespace_is_psa_labelled(synth_env):
 
 
 def test_disabled_cert_manager_installs_nothing(synth_config):
-    # KServe, Pipelines and Katib need cert-manager (config validation), so they go too.
+    # KServe, Pipelines, Katib and the gateway certificate need cert-manager (config validation), so they go too.
     stack = synth_config({"components": {"cert_manager": {"enabled": False}, "kserve": {"enabled": False},
-                                         "pipelines": {"enabled": False}, "katib": {"enabled": False}}})
+                                         "pipelines": {"enabled": False}, "katib": {"enabled": False},
+                                         "istio": {"tls": {"enabled": False}}}})
     names = {r["name"] for r in resources(stack, "helm_release").values()}
     assert "cert-manager" not in names and "kubeflow-issuer" not in names
     assert not any("CertManager" in d for d in depends_on(stack, "istio-base"))

@@ -15,11 +15,13 @@ def test_priority_classes_order_platform_serving_training(synth_env):
     assert all(pc["global_default"] is False for pc in pcs.values())
 
 
-def test_shared_kubeflow_namespace_psa_baseline(synth_env):
-    nss = {r["metadata"]["name"]: r for r in resources(synth_env("prod"), "kubernetes_namespace_v1").values()}
+@pytest.mark.parametrize(("env", "level"), [("dev", "baseline"), ("prod", "restricted")])
+def test_shared_kubeflow_namespace_psa(synth_env, env, level):
+    """base.yaml runs kubeflow at baseline; prod at upstream's restricted (production guardrail)."""
+    nss = {r["metadata"]["name"]: r for r in resources(synth_env(env), "kubernetes_namespace_v1").values()}
     labels = nss["kubeflow"]["metadata"]["labels"]
-    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
-    assert labels["pod-security.kubernetes.io/audit"] == "baseline"
+    assert labels["pod-security.kubernetes.io/enforce"] == level
+    assert labels["pod-security.kubernetes.io/audit"] == level
     assert labels["app.kubernetes.io/managed-by"] == "kfstack"
 
 
@@ -29,7 +31,7 @@ def test_shared_kubeflow_namespace_has_upstreams_labels(synth_env, env):
     nss = {r["metadata"]["name"]: r for r in resources(synth_env(env), "kubernetes_namespace_v1").values()}
     labels = nss["kubeflow"]["metadata"]["labels"]
     assert labels["istio-injection"] == "enabled" and labels["control-plane"] == "kubeflow"
-    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"  # PSA still from pod_security
+    assert labels["pod-security.kubernetes.io/enforce"] in ("baseline", "restricted")  # PSA from pod_security
 
 
 def test_shared_namespace_labels_default_and_custom(synth_config):

@@ -56,16 +56,19 @@ def test_kubeflow_gateway_selects_the_ingress_gateway(synth_env, env):
         "name": "kubeflow-gateway", "namespace": "kubeflow", "labels": {"app.kubernetes.io/managed-by": "kfstack"}}
     assert gateway["spec"]["selector"] == INGRESS_GATEWAY_SELECTOR
     assert INGRESS_GATEWAY_SELECTOR.items() <= release_values(stack, "istio-ingressgateway")["labels"].items()
-    (server,) = gateway["spec"]["servers"]
-    assert server["port"] == {"number": 80, "name": "http", "protocol": "HTTP"} and server["hosts"] == ["*"]
+    http, https = gateway["spec"]["servers"]  # every shipped environment serves HTTPS (tests/unit/test_tls.py)
+    assert http["port"]["number"] == 80 and http["tls"] == {"httpsRedirect": True}
+    assert https["port"] == {"number": 443, "name": "https", "protocol": "HTTPS"}
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_default_profile_is_owned_by_the_initial_user(synth_env, env):
+def test_default_profile_is_owned_by_the_initial_user(synth_env, real_envs, env):
     (profile,) = release_values(synth_env(env), "default-profile")["manifests"]
+    email = real_envs[env].components.auth.user_email  # prod names its own first user (guardrail)
     assert profile["apiVersion"] == "kubeflow.org/v1" and profile["kind"] == "Profile"
-    assert profile["metadata"]["name"] == "kubeflow-user-example-com"
-    assert profile["spec"]["owner"] == {"kind": "User", "name": "user@example.com"}
+    assert profile["metadata"]["name"] == ("kubeflow-user-example-com" if env != "prod"
+                                           else "kubeflow-ml-admin-prod-internal")
+    assert profile["spec"]["owner"] == {"kind": "User", "name": email}
 
 
 def test_profile_follows_user_email_and_name_setting(synth_config):

@@ -38,7 +38,7 @@ def test_engine_choice(monkeypatch, tmp_path):
         tf_binary()
     monkeypatch.delenv("KFSTACK_TF_BINARY")
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(PlanError, match="neither tofu nor terraform"):
+    with pytest.raises(PlanError, match=r"OpenTofu \(tofu\) is not on PATH"):
         tf_binary()
 
 
@@ -71,3 +71,23 @@ def test_apply_failure_and_missing_inputs(monkeypatch, tmp_path, initialized):
     assert res.exit_code == EXIT_ENGINE and "kfstack plan dev" in res.output
     res = CliRunner().invoke(app, ["apply", "prod", "--plan", str(plan), "--outdir", str(outdir)])
     assert res.exit_code == EXIT_ENGINE and "not initialized" in res.output
+
+
+@pytest.mark.parametrize("path", ["prod.tfplan", "cdktf.out/plans/prod.tfplan", "sub/dev.tfplan", "plans/dev.plan.md",
+                                  "dev.tfplan.json"])
+def test_plan_files_are_ignored_by_git(path):
+    """Issue 13 item 4: saved plans hold sensitive values; git must never pick them up."""
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    res = subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=ROOT)
+    assert res.returncode == 0, f"{path} is not ignored"
+
+
+def test_readme_says_where_plans_are_written():
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    assert "cdktf.out/plans/" in readme
+    assert "--plan cdktf.out/plans/prod.tfplan" in readme and "--plan prod.tfplan" not in readme

@@ -73,6 +73,10 @@ DEX_PASSWORDS_SECRET = "dex-passwords"
 DEX_CLIENT_SECRET = "dex-oidc-client"
 DEX_PASSWORD_ENV = "DEX_USER_PASSWORD"
 OAUTH2_PROXY_SECRET = "oauth2-proxy-h675gf55ht"
+OAUTH2_PROXY_PARAMETERS = "oauth2-proxy-parameters-74659b6648"
+"""ConfigMap (kustomize's hashed name, upstream ``common/oauth2-proxy/base`` configMapGenerator
+``oauth2-proxy-parameters``) the Deployment reads its switches from; replaced by kfstack so that
+``FORCE_HTTPS`` (oauth2-proxy ``--cookie-secure``) follows the gateway's TLS."""
 """Name of oauth2-proxy's Secret in the 26.03 render: upstream's ``secretGenerator``
 (``common/oauth2-proxy/base/kustomization.yaml``) appends kustomize's content hash, and the
 Deployment's ``secretKeyRef`` names that hashed Secret. kfstack excludes upstream's Secret and
@@ -86,7 +90,8 @@ INITIAL_USER_SECRET = "kubeflow-initial-user"
 EXCLUDED = {
     "dex": (f"Namespace/{DEX_NAMESPACE}", f"ConfigMap/{DEX_NAMESPACE}/{DEX_CONFIG_MAP}",
             f"Secret/{DEX_NAMESPACE}/{DEX_PASSWORDS_SECRET}", f"Secret/{DEX_NAMESPACE}/{DEX_CLIENT_SECRET}"),
-    "oauth2-proxy": (f"Namespace/{OAUTH2_PROXY_NAMESPACE}", f"Secret/{OAUTH2_PROXY_NAMESPACE}/{OAUTH2_PROXY_SECRET}"),
+    "oauth2-proxy": (f"Namespace/{OAUTH2_PROXY_NAMESPACE}", f"Secret/{OAUTH2_PROXY_NAMESPACE}/{OAUTH2_PROXY_SECRET}",
+                     f"ConfigMap/{OAUTH2_PROXY_NAMESPACE}/{OAUTH2_PROXY_PARAMETERS}"),
 }
 """Upstream objects this construct replaces: the ``exclude`` lists of the two sources.lock entries."""
 
@@ -132,6 +137,18 @@ def dex_config(settings: AuthSettings) -> dict[str, Any]:
     }
 
 
+def proxy_parameters(secure_cookies: bool) -> dict[str, str]:
+    """oauth2-proxy's switches (the keys upstream's Deployment reads from :data:`OAUTH2_PROXY_PARAMETERS`).
+
+    ``FORCE_HTTPS`` sets ``--cookie-secure``: the session cookie carries the Secure attribute and
+    is only sent over HTTPS (on whenever the gateway serves HTTPS). ``ALLOW_SELF_SIGNED_ISSUER``
+    (``--ssl-insecure-skip-verify``) is off: oauth2-proxy reaches Dex over in-cluster HTTP and
+    verifies any HTTPS issuer. M2M tokens stay on with no extra issuer, as upstream's overlay has them.
+    """
+    return {"FORCE_HTTPS": "true" if secure_cookies else "false", "ALLOW_SELF_SIGNED_ISSUER": "false",
+            "ENABLE_M2M_TOKENS": "true", "EXTRA_JWT_ISSUERS": ""}
+
+
 def _password(scope: Construct, id_: str, length: int) -> Password:
     return Password(scope, id_, length=length, special=False, min_numeric=2, min_lower=2, min_upper=2)
 
@@ -156,11 +173,13 @@ class Auth(Construct):
     Args:
         depends_on: what must exist first (Istio: the AuthorizationPolicies and
             RequestAuthentication need its CRDs and gateway).
+        secure_cookies: the gateway serves HTTPS, so oauth2-proxy's cookie is Secure. Default false.
 
     Attributes:
         dex, oauth2_proxy: the releases of each rendered base (:class:`KustomizeReleases`).
         user_password, client_secret, cookie_secret: the ``random_password`` resources.
-        dex_config: ConfigMap ``auth/dex``; dex_passwords, dex_client, proxy_secret,
+        dex_config: ConfigMap ``auth/dex``; proxy_parameters: oauth2-proxy's switches
+            (:func:`proxy_parameters`); dex_passwords, dex_client, proxy_secret,
             initial_user: the Secrets.
         user: :class:`UserRef` of the initial user, ready once Dex is.
         ready: oauth2-proxy's last release (login works once it is applied).
@@ -171,7 +190,7 @@ class Auth(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, dex_source: ChartSource,
                  oauth2_proxy_source: ChartSource, settings: AuthSettings,
-                 depends_on: Sequence[ITerraformDependable] = ()) -> None:
+                 depends_on: Sequence[ITerraformDependable] = (), secure_cookies: bool = False) -> None:
         super().__init__(scope, id_)
         timeout = settings.install_timeout_s
         self.dex_namespace = Namespace(self, "DexNamespace", cluster_provider=cluster.kubernetes,
@@ -202,6 +221,12 @@ class Auth(Construct):
                                     {"client-id": OIDC_CLIENT_ID, "client-secret": self.client_secret.result,
                                      "cookie-secret": self.cookie_secret.result})
 
+        self.proxy_parameters = ConfigMapV1(
+            self, "ProxyParameters", provider=cluster.kubernetes,
+            metadata=ConfigMapV1Metadata(name=OAUTH2_PROXY_PARAMETERS, namespace=proxy_ns.name,
+                                         labels=dict(MANAGED_BY)),
+            data=proxy_parameters(secure_cookies), depends_on=list(proxy_ns.ready))
+
         self.dex = KustomizeReleases(
             self, "Dex", cluster=cluster, base="dex", charts=dex_source.kustomize("dex"), namespace=dex_ns,
             timeout_s=timeout,
@@ -209,7 +234,7 @@ class Auth(Construct):
         self.oauth2_proxy = KustomizeReleases(
             self, "Oauth2Proxy", cluster=cluster, base="oauth2-proxy",
             charts=oauth2_proxy_source.kustomize("oauth2-proxy"), namespace=proxy_ns, timeout_s=timeout,
-            depends_on=[self.dex.last, self.proxy_secret])
+            depends_on=[self.dex.last, self.proxy_secret, self.proxy_parameters])
         self.user = UserRef(email=settings.user_email, password_secret=INITIAL_USER_SECRET,
                             password_secret_namespace=DEX_NAMESPACE, ready=(self.dex.last, self.initial_user))
         self.ready = (self.oauth2_proxy.last,)

@@ -13,6 +13,11 @@ from kfstack.model import ComponentSettings, DnsLabel, LabelKey, LabelValue, Pod
 RESERVED_LABEL_PREFIXES = ("pod-security.kubernetes.io/", "app.kubernetes.io/managed-by", "kubernetes.io/metadata.name")
 """Namespace labels kfstack or Kubernetes set itself (PSA comes from ``pod_security``)."""
 
+UPSTREAM_POD_SECURITY = {"kubeflow": PodSecurityLevel.restricted}
+"""Pod Security level upstream enforces on its shared namespaces: kubeflow/manifests 26.03
+``common/kubeflow-namespace/base/kubeflow/namespace.yaml`` (``pod-security.kubernetes.io/enforce:
+restricted``). Production may run a namespace lower only with ``pod_security_reason``."""
+
 KUBEFLOW_NAMESPACE_LABELS = {"control-plane": "kubeflow", "istio-injection": "enabled"}
 """Non-PSA labels of kubeflow/manifests 26.03 ``common/kubeflow-namespace/base/kubeflow/namespace.yaml``
 (upstream's PSA label there is ``pod-security.kubernetes.io/enforce: restricted``)."""
@@ -30,6 +35,11 @@ class SharedNamespace(Settings):
     pod_security: PodSecurityLevel = Field(
         PodSecurityLevel.baseline,
         description="Pod Security Admission level enforced, audited and warned. Default baseline.",
+    )
+    pod_security_reason: str | None = Field(
+        None, min_length=10, max_length=500,
+        description="Why this namespace runs below upstream's Pod Security level (kubeflow: restricted), e.g. "
+        "the workload that needs it. Production refuses a lower level without it. Default none.",
     )
     labels: dict[LabelKey, LabelValue] = Field(
         default_factory=dict,

@@ -35,7 +35,7 @@ from kfstack.constructs.core.kustomize import KustomizeReleases
 from kfstack.constructs.core.namespace import MANAGED_BY
 from kfstack.constructs.core.refs import UserRef
 from kfstack.constructs.dashboard.settings import DashboardSettings
-from kfstack.constructs.istio.construct import INGRESS_GATEWAY_SELECTOR
+from kfstack.constructs.istio.construct import INGRESS_GATEWAY_SELECTOR, GatewayTls
 from kfstack.sources.charts import ChartSource
 
 GATEWAY_NAME = "kubeflow-gateway"
@@ -47,17 +47,28 @@ EXCLUDED = {"kubeflow-istio-resources": (f"Gateway/kubeflow/{GATEWAY_NAME}",)}
 """Upstream objects this construct replaces: the ``exclude`` lists of sources.lock entries."""
 
 
-def gateway_manifest(namespace: str) -> dict[str, Any]:
-    """``kubeflow-gateway``: HTTP port 80, any host, on the Istio ingress gateway
-    (upstream ``common/istio/kubeflow-istio-resources/base/kf-istio-resources.yaml``)."""
+def gateway_manifest(namespace: str, tls: GatewayTls | None = None) -> dict[str, Any]:
+    """``kubeflow-gateway`` on the Istio ingress gateway.
+
+    With ``tls``: HTTPS on port 443 for ``tls.hosts`` only (certificate from Secret
+    ``tls.credential_name``, TLS 1.2+), and port 80 answering every request with a redirect to
+    it (``httpsRedirect``, 301). Without: plain HTTP on port 80 for any host, as upstream
+    (``common/istio/kubeflow-istio-resources/base/kf-istio-resources.yaml``) ships it.
+    """
+    if tls is None:
+        servers: list[dict[str, Any]] = [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}]
+    else:
+        servers = [
+            {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": tls.hosts,
+             "tls": {"httpsRedirect": True}},
+            {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": tls.hosts,
+             "tls": {"mode": "SIMPLE", "credentialName": tls.credential_name, "minProtocolVersion": "TLSV1_2"}},
+        ]
     return {
         "apiVersion": "networking.istio.io/v1",
         "kind": "Gateway",
         "metadata": {"name": GATEWAY_NAME, "namespace": namespace, "labels": dict(MANAGED_BY)},
-        "spec": {
-            "selector": dict(INGRESS_GATEWAY_SELECTOR),
-            "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}],
-        },
+        "spec": {"selector": dict(INGRESS_GATEWAY_SELECTOR), "servers": servers},
     }
 
 
@@ -89,6 +100,7 @@ class Dashboard(Construct):
         notebooks_source: app version of ``notebook-controller`` and ``jupyter-web-app``.
         user: the initial user; owner of the default Profile.
         depends_on: auth (and through it Istio) — installed first, as upstream orders it.
+        tls: HTTPS at the gateway (Istio's :class:`GatewayTls`); None serves plain HTTP on port 80.
 
     Attributes:
         gateway: the raw-manifests release holding ``kubeflow-gateway``.
@@ -105,7 +117,8 @@ class Dashboard(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, dashboard_source: ChartSource,
                  profiles_source: ChartSource, notebooks_source: ChartSource, settings: DashboardSettings,
-                 user: UserRef, depends_on: Sequence[ITerraformDependable] = ()) -> None:
+                 user: UserRef, depends_on: Sequence[ITerraformDependable] = (),
+                 tls: GatewayTls | None = None) -> None:
         super().__init__(scope, id_)
         ns = cluster.shared_namespaces.get(settings.namespace)
         if ns is None:
@@ -122,7 +135,8 @@ class Dashboard(Construct):
                              release_name=name, namespace=ns, values={"manifests": manifests},
                              timeout_s=timeout, depends_on=after)
 
-        self.gateway = raw("Gateway", GATEWAY_NAME, [gateway_manifest(settings.namespace)], list(depends_on))
+        self.gateway = raw("Gateway", GATEWAY_NAME, [gateway_manifest(settings.namespace, tls)],
+                           [*depends_on, *(tls.ready if tls else ())])
         self.roles = kustomize("Roles", profiles_source, "kubeflow-roles", list(depends_on))
         self.istio_resources = kustomize("IstioResources", profiles_source, "kubeflow-istio-resources",
                                          [self.roles.last])

@@ -13,14 +13,17 @@ install guide: base, then cni, then istiod, then gateways.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Sequence
 
+from cdktf import ITerraformDependable
 from constructs import Construct
 
-from kfstack.constructs.core import ClusterHandle, HelmChart, Namespace
+from kfstack.constructs.core import ClusterHandle, HelmChart, IssuerRef, Namespace
+from kfstack.constructs.core.namespace import MANAGED_BY
 from kfstack.constructs.core.refs import GatewayRef
 from kfstack.constructs.core.refs import ExtAuthzProvider
-from kfstack.constructs.istio.settings import GatewaySettings, IstioSettings
+from kfstack.constructs.istio.settings import GatewaySettings, GatewayTlsSettings, IstioSettings
 from kfstack.model import PodSecurityLevel
 from kfstack.sources.charts import ChartSource
 
@@ -34,6 +37,70 @@ KUBEFLOW_GATEWAY = "kubeflow/kubeflow-gateway"
 KNATIVE_LOCAL_GATEWAY = "knative-serving/knative-local-gateway"
 """The Istio Gateway for in-cluster traffic that Knative's net-istio creates; Kubeflow points it
 at the cluster-local gateway pods (``common/knative/knative-serving/overlays/gateways``)."""
+
+
+TLS_SECRET = "kubeflow-gateway-tls"
+"""Secret (in the ingress gateway's namespace, where Istio reads ``credentialName``) holding the
+gateway's certificate, written by cert-manager from Certificate :data:`TLS_CERTIFICATE`."""
+TLS_CERTIFICATE = "kubeflow-gateway"
+SITE_CA_ISSUER = "kfstack-site-ca"
+"""CA ClusterIssuer kfstack creates from ``tls.ca_secret`` (cert-manager ``spec.ca.secretName``)."""
+
+
+@dataclass(frozen=True)
+class GatewayTls:
+    """HTTPS at the Kubeflow gateway: the host it serves and the Secret Istio reads its certificate from.
+
+    Attributes:
+        hostname: the platform's DNS name.
+        credential_name: Secret in the ingress gateway's namespace (Gateway ``tls.credentialName``).
+        ready: the Certificate release.
+        extra_hosts: more names the gateway serves, e.g. ``*.<kserve ingress_domain>`` for
+            InferenceService URLs.
+    """
+
+    hostname: str
+    credential_name: str
+    ready: Sequence[ITerraformDependable]
+    extra_hosts: tuple[str, ...] = ()
+
+    @property
+    def hosts(self) -> list[str]:
+        """Gateway ``hosts`` and certificate ``dnsNames``: the hostname, then the extra hosts."""
+        return [self.hostname, *self.extra_hosts]
+
+
+def tls_manifests(tls: GatewayTlsSettings, namespace: str, self_signing: IssuerRef | None,
+                  extra_hosts: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """cert-manager objects for the gateway certificate (cert-manager.io/v1, cert-manager 1.19):
+    the CA ClusterIssuer when ``ca_secret`` is set, and the Certificate in ``namespace``.
+
+    Raises:
+        ValueError: self-signed TLS without the self-signing issuer (cert-manager disabled;
+            validation refuses that first).
+    """
+    labels = dict(MANAGED_BY)
+    out: list[dict[str, Any]] = []
+    if tls.cluster_issuer:
+        issuer = tls.cluster_issuer
+    elif tls.ca_secret:
+        issuer = SITE_CA_ISSUER
+        out.append({"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer",
+                    "metadata": {"name": SITE_CA_ISSUER, "labels": labels},
+                    "spec": {"ca": {"secretName": tls.ca_secret}}})
+    else:
+        if self_signing is None:
+            raise ValueError("components.istio.tls without an issuer needs cert-manager's self-signing issuer")
+        issuer = self_signing.name
+    out.append({
+        "apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+        "metadata": {"name": TLS_CERTIFICATE, "namespace": namespace, "labels": labels},
+        "spec": {"secretName": TLS_SECRET, "dnsNames": [tls.hostname, *extra_hosts], "commonName": tls.hostname,
+                 "duration": f"{tls.duration_h}h", "renewBefore": f"{tls.renew_before_h}h",
+                 "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+                 "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": issuer}},
+    })
+    return out
 
 
 def _global(settings: IstioSettings, cluster: ClusterHandle) -> dict[str, Any]:
@@ -88,12 +155,17 @@ class Istio(Construct):
     Args:
         ext_authz: an external authorizer to register in the mesh config (oauth2-proxy,
             from :func:`kfstack.constructs.auth.construct.oauth2_proxy_authorizer`). Default none.
+        issuer: cert-manager's self-signing ClusterIssuer, used for the gateway certificate when
+            ``settings.tls`` names no issuer of the site (development). Default none.
+        extra_hosts: more names the HTTPS gateway serves (and its certificate covers), e.g.
+            ``*.models.example.internal`` for KServe's InferenceService URLs. Default none.
 
     Attributes:
         namespace: ``istio-system``.
         base, cni, istiod, ingress_gateway, cluster_local_gateway: the releases
             (``cni`` is None when disabled).
         ready: resources consumers depend on (both gateways).
+        tls: :class:`GatewayTls` when ``settings.tls.enabled`` (else None); certificate: its release.
         ingress: :class:`GatewayRef` of the ingress gateway (Gateway ``kubeflow/kubeflow-gateway``).
         cluster_local: :class:`GatewayRef` of the cluster-local gateway (Gateway
             ``knative-serving/knative-local-gateway``, created by Knative's net-istio).
@@ -104,7 +176,8 @@ class Istio(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, source: ChartSource,
                  settings: IstioSettings, depends_on: tuple = (),
-                 ext_authz: ExtAuthzProvider | None = None) -> None:
+                 ext_authz: ExtAuthzProvider | None = None, issuer: IssuerRef | None = None,
+                 extra_hosts: Sequence[str] = ()) -> None:
         super().__init__(scope, id_)
         level = PodSecurityLevel.privileged if settings.cni else PodSecurityLevel.baseline
         self.namespace = Namespace.for_component(self, cluster, settings.namespace, level)
@@ -132,6 +205,19 @@ class Istio(Construct):
                             CLUSTER_LOCAL_GATEWAY_SELECTOR, cluster),
             [self.istiod.resource])
         self.ready = (self.ingress_gateway.resource, self.cluster_local_gateway.resource)
+        # HTTPS: the gateway's certificate, from cert-manager (custom resources through raw-manifests,
+        # never kubernetes_manifest), in the gateway's namespace where Istio reads credentialName.
+        self.tls: GatewayTls | None = None
+        self.certificate: HelmChart | None = None
+        if settings.tls.enabled:
+            assert settings.tls.hostname is not None
+            self.certificate = HelmChart(
+                self, "Certificate", cluster=cluster, chart=source.project_chart("raw-manifests"),
+                release_name="kubeflow-gateway-tls", namespace=ns,
+                values={"manifests": tls_manifests(settings.tls, settings.namespace, issuer, extra_hosts)},
+                timeout_s=timeout, depends_on=[self.base.resource, *(issuer.ready if issuer else ())])
+            self.tls = GatewayTls(hostname=settings.tls.hostname, credential_name=TLS_SECRET,
+                                  ready=(self.certificate.resource,), extra_hosts=tuple(extra_hosts))
         # Typed outputs: gateway Services are named after their release (chart gateway 1.29.0).
         self.ingress = GatewayRef(
             gateway=KUBEFLOW_GATEWAY, service_host=f"istio-ingressgateway.{settings.namespace}.svc.cluster.local",

@@ -36,6 +36,7 @@ from constructs import Construct
 
 from kfstack.constructs.core import ClusterHandle, HelmChart, Namespace
 from kfstack.constructs.core.namespace import MANAGED_BY
+from kfstack.constructs.core.network import Allow, IngressPolicies
 from kfstack.constructs.core.refs import MySqlEndpoint, MySqlUserRef
 from kfstack.constructs.core.secrets import Generated, GeneratedSecret
 from kfstack.constructs.mysql.settings import MySqlSettings
@@ -43,6 +44,10 @@ from kfstack.model import PodSecurityLevel
 from kfstack.sources.charts import ChartSource
 
 MYSQL_PORT = 3306
+CLIENT_PORTS = (MYSQL_PORT, 33060, (6446, 6450))
+"""Pod ports clients reach: the servers' classic and X protocols, and MySQL Router's 6446-6450
+(read-write, read-only, X read-write, X read-only, read-write split), which the InnoDBCluster's
+Service (``<cluster>:3306`` → router 6446) forwards to."""
 """Classic-protocol read/write port of the InnoDB Cluster's service (MySQL Router)."""
 ORACLE_REGISTRY = "container-registry.oracle.com"
 IMAGE_REPOSITORY = "mysql"
@@ -145,6 +150,9 @@ class MySql(Construct):
         db.endpoint.host                   # "mysql.mysql.svc.cluster.local"
         db.endpoint.users["kfp"].secret_name  # "mysql-user-kfp"
 
+    ``clients`` are the namespaces of the components wired to a database user (Pipelines,
+    Katib); only they (and the operator) may connect.
+
     ``source.app_version`` is the MySQL version: the server image tag and
     ``serverVersion`` (mysql-innodbcluster 2.2.6 defaults to 9.5.0 as well).
 
@@ -154,13 +162,16 @@ class MySql(Construct):
         user_secrets: generated Secret per application user.
         backup_claim: the backup PVC, or None when backups are off.
         endpoint: the typed :class:`MySqlEndpoint`, ready after the bootstrap Job.
+        network_policies: ingress to the MySQL namespace: its own pods, the operator's namespace,
+            and ``clients`` on :data:`CLIENT_PORTS`; everything else is denied.
 
     Raises:
         SourceError: a chart is not pinned or not vendored.
     """
 
     def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, source: ChartSource,
-                 settings: MySqlSettings, depends_on: Sequence[ITerraformDependable] = ()) -> None:
+                 settings: MySqlSettings, depends_on: Sequence[ITerraformDependable] = (),
+                 clients: Sequence[str] = ()) -> None:
         super().__init__(scope, id_)
         version = source.app_version
         timeout = settings.install_timeout_s
@@ -220,3 +231,10 @@ class MySql(Construct):
             values=_bootstrap_values(settings, cluster, host, version), timeout_s=timeout,
             depends_on=[self.cluster.resource, *(s.resource for s in self.user_secrets.values())])
         self.endpoint = MySqlEndpoint(host=host, port=MYSQL_PORT, users=users, ready=(self.bootstrap.resource,))
+        # Who may connect (issue 13): nothing but the cluster's own pods (servers, routers, backup and
+        # bootstrap Jobs), the operator, and the namespaces of the components wired to a user.
+        self.network_policies = IngressPolicies(self, "NetworkPolicies", cluster=cluster, namespace=ns, allow=(
+            Allow("same-namespace", same_namespace=True),
+            Allow("operator", namespaces=(settings.operator_namespace,)),
+            Allow("clients", namespaces=tuple(clients), ports=CLIENT_PORTS),
+        ))

@@ -9,15 +9,26 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
+
+from kfstack.cron import check_schedule
 
 from kfstack.model import ComponentSettings, DnsLabel, Settings
 
 MySqlName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 """A MySQL database or user name: lowercase letter, then letters, digits, underscores (<= 32 chars)."""
 
-CronSchedule = Annotated[str, StringConstraints(pattern=r"^(\S+\s+){4}\S+$")]
-"""A five-field cron expression, e.g. ``0 2 * * *``."""
+CronSchedule = Annotated[str, StringConstraints(pattern=r"^((\S+\s+){4}\S+|@[a-z]+)$"), AfterValidator(check_schedule)]
+"""A cron schedule Kubernetes accepts and that fires, e.g. ``0 2 * * *`` (see :mod:`kfstack.cron`)."""
+
+
+def _known_zone(zone: str) -> str:
+    """An IANA time zone name (the CronJob ``timeZone`` the operator sets must exist in the tz database)."""
+    import zoneinfo
+
+    if zone not in zoneinfo.available_timezones():
+        raise ValueError(f"{zone!r} is not an IANA time zone name (e.g. UTC, Europe/Berlin, America/New_York)")
+    return zone
 
 
 class MySqlUser(Settings):
@@ -36,7 +47,7 @@ class MySqlBackupSettings(Settings):
 
     enabled: bool = Field(False, description="Run scheduled backups. Default false (required in production).")
     schedule: CronSchedule = Field("0 2 * * *", description="Cron schedule (backupSchedules[].schedule). Default 02:00 daily.")
-    time_zone: str = Field("UTC", pattern=r"^[A-Za-z_]+(/[A-Za-z_+-]+)*$",
+    time_zone: Annotated[str, AfterValidator(_known_zone)] = Field("UTC", pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$",
                            description="Time zone of the schedule (backupSchedules[].timeZone). Default UTC.")
     size_gib: int = Field(50, ge=1, le=100_000,
                           description="Backup PVC size, GiB, on the environment's StorageClass. Default 50.")

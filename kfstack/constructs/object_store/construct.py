@@ -64,6 +64,7 @@ from cdktf_cdktf_provider_kubernetes.service_v1 import (ServiceV1, ServiceV1Meta
 from constructs import Construct
 
 from kfstack.constructs.core import ClusterHandle, HelmChart, Namespace, NamespaceRef
+from kfstack.constructs.core.network import PROFILE_NAMESPACE_LABELS, Allow, IngressPolicies
 from kfstack.constructs.core.refs import CephClusterRef, KubeflowS3Service, PortMapping, S3Endpoint
 from kfstack.constructs.core.secrets import Generated, GeneratedSecret
 from kfstack.constructs.object_store.settings import ObjectStoreBackend, ObjectStoreSettings
@@ -298,7 +299,8 @@ class ObjectStore(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, source: ChartSource,
                  settings: ObjectStoreSettings, ceph: CephClusterRef | None = None,
-                 depends_on: Sequence[ITerraformDependable] = ()) -> None:
+                 depends_on: Sequence[ITerraformDependable] = (), clients: Sequence[str] = (),
+                 profile_clients: bool = False) -> None:
         super().__init__(scope, id_)
         backend = settings.backend
         self.namespace: Namespace | None = None
@@ -351,6 +353,17 @@ class ObjectStore(Construct):
                                port=[ServiceV1SpecPort(name=p.name, port=p.port, target_port=str(p.target_port),
                                                        protocol="TCP") for p in ports]),
             wait_for_load_balancer=False, depends_on=list(ns.ready))
+        # Who may connect (issue 13): the store's own pods, and on the S3 pods' ports only the
+        # namespaces of wired components and (with Pipelines or KServe) the profile namespaces
+        # whose runs and model servers read and write artifacts. ceph-rgw shares the Ceph
+        # namespace: only its gateway pods are isolated there (Rook's operator is in it).
+        s3_ports = tuple(sorted({p.target_port for p in ports}))
+        self.network_policies = IngressPolicies(
+            self, "NetworkPolicies", cluster=cluster, namespace=ns,
+            pods=dict(selector) if backend is ObjectStoreBackend.ceph_rgw else None,
+            allow=(Allow("same-namespace", same_namespace=True),
+                   Allow("s3-clients", namespaces=tuple(clients), ports=s3_ports,
+                         namespace_labels=dict(PROFILE_NAMESPACE_LABELS) if profile_clients else {})))
         self.endpoint = S3Endpoint(
             host=host, port=port, bucket=settings.buckets[0],
             secret_name=settings.credentials_secret, secret_namespace=ns_name,
