@@ -50,11 +50,10 @@ def test_every_shipped_file_is_valid(validator, path):
     assert errors == []
 
 
-@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.name)
+# Files marked n/a are refused by the YAML reader before any schema could apply (not parameters here).
+@pytest.mark.parametrize("fixture", [f for f in FIXTURES if header(f)["schema"] != "n/a"], ids=lambda p: p.name)
 def test_corpus_marks_match_the_schema(validator, fixture):
     mark = header(fixture)["schema"]
-    if mark == "n/a":
-        pytest.skip("refused by the YAML reader before any schema could apply")
     errors = list(validator.iter_errors(yaml.safe_load(fixture.read_text())))
     if mark == "reject":
         assert errors, f"{fixture.name}: the loader refuses it, the schema accepts it"

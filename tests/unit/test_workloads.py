@@ -60,7 +60,7 @@ def test_the_target_schedules_like_the_stack_publishes_it(prod, synth_env):
 
 def test_prod_target(prod):
     assert prod.pool.pool == "gpu-a100" and prod.pool_nodes == 4
-    assert prod.namespace == "kubeflow-user-example-com"  # the default Profile of user@example.com
+    assert prod.namespace == "kubeflow-ml-admin-prod-internal"  # the default Profile of prod's first user, ml-admin@prod.internal
     assert prod.training_image == "registry.internal/pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime"
     assert prod.python_image.startswith("registry.internal/")
     assert prod.pull_secrets == [{"name": "registry-internal"}]
@@ -70,7 +70,7 @@ def test_gpu_pod_and_pytorchjob_for_prod(prod):
     files = gpu_examples(prod)
     pod = yaml.safe_load(files["gpu-pod.yaml"])
     spec = pod["spec"]
-    assert pod["metadata"]["namespace"] == "kubeflow-user-example-com"
+    assert pod["metadata"]["namespace"] == "kubeflow-ml-admin-prod-internal"
     assert spec["nodeSelector"] == {"nvidia.com/gpu.product": A100, "kfstack.io/node-pool": "gpu-a100"}
     assert spec["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present",
                                     "effect": "NoSchedule"}]
