@@ -141,6 +141,58 @@ def _publish(repo_dir: str, vendor_dir: str, names: Optional[List[str]]) -> None
               f"in {time.perf_counter() - start:.1f} s")
 
 
+@app.command()
+def images(env: str = typer.Argument(..., help="Environment."),
+           fmt: str = typer.Option("text", "--format", help="text (upstream -> mirror), json, or skopeo "
+                                                            "(`skopeo sync --src yaml` files)."),
+           charts: Optional[List[str]] = typer.Option(
+               None, "--charts", metavar="DIR",
+               help="Folder with the upstream chart archives (a Helm repository folder: index.yaml + .tgz, "
+                    "or the vendor cache's charts/); repeatable. Default <vendor_dir>/charts."),
+           out: Optional[str] = typer.Option(None, "--out", metavar="DIR",
+                                             help="With --format skopeo: write sync-NN.yaml files and sync.sh here.")
+           ) -> None:
+    """Every image ENV runs, upstream reference -> mirror reference, sorted (offline: helm template).
+
+    Renders the environment's charts with the Helm CLI (never a cluster, never the network): upstream
+    charts from --charts, kustomize parts from the vendor cache, kfstack's own charts from charts/.
+    """
+    import json
+    from pathlib import Path
+
+    from kfstack.app import PROJECT_ROOT, load_all
+    from kfstack.images import ImageError, build_inventory, skopeo_stream, write_skopeo
+
+    if fmt not in ("text", "json", "skopeo"):
+        _fail(ValueError(f"--format {fmt!r}: use text, json or skopeo"))
+    try:
+        loaded, lock = load_all(names=[env])
+        config = loaded[env]
+        if fmt == "skopeo" and config.registry is None:
+            raise ImageError(f"environment {env} sets no registry.host: there is no mirror to fill "
+                             f"(`--format skopeo` needs one; use --format text or json)")
+        dirs = [Path(d).resolve() for d in charts] if charts else [PROJECT_ROOT / config.sources.vendor_dir / "charts"]
+        inventory = build_inventory(config, lock, PROJECT_ROOT, dirs)
+    except (ConfigError, SourceError, ImageError) as exc:
+        _fail(exc)
+    for chart, pinned, used in inventory.substituted:
+        err.print(f"[yellow]warning:[/] chart {chart} {pinned} not found; rendered {used} instead "
+                  f"(its images may differ from {pinned}'s)", highlight=False)
+    for image, reason in inventory.exceptions:
+        err.print(f"[yellow]not rehosted:[/] {image} — {reason}", highlight=False)
+    if fmt == "json":
+        typer.echo(json.dumps(inventory.as_json(), indent=2, sort_keys=True))
+    elif fmt == "skopeo" and out:
+        files = write_skopeo(inventory, Path(out))
+        err.print(f"wrote {len(files) - 1} skopeo sync file(s) and {files[-1]}", highlight=False)
+    elif fmt == "skopeo":
+        typer.echo(skopeo_stream(inventory), nl=False)
+    else:
+        for e in inventory.entries:
+            typer.echo(f"{e.upstream} -> {e.mirror}" if e.mirror else e.upstream)
+    err.print(f"{env}: {len(inventory.entries)} image(s)", highlight=False)
+
+
 def _engine_error(exc) -> None:
     """Print a PlanError (engine output may hold ``[...]``: no markup) and exit with its code."""
     from rich.markup import escape

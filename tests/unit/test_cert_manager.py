@@ -30,9 +30,14 @@ def test_replicas_differ_per_environment(synth_env):
 
 def test_mirror_rewrites_images_and_pull_secret(synth_env):
     prod = release_values(synth_env("prod"), "cert-manager")
-    assert prod["imageRegistry"] == "registry.internal"
+    # chart v1.19.4's values.schema.json rejects a root imageRegistry: each image's repository moves
+    assert "imageRegistry" not in prod
+    assert prod["image"]["repository"] == "registry.internal/jetstack/cert-manager-controller"
+    assert {prod[c]["image"]["repository"] for c in ("webhook", "cainjector", "acmesolver", "startupapicheck")} == {
+        f"registry.internal/jetstack/cert-manager-{c}" for c in ("webhook", "cainjector", "acmesolver", "startupapicheck")}
     assert prod["global"]["imagePullSecrets"] == [{"name": "registry-internal"}]
-    assert "imageRegistry" not in release_values(synth_env("dev"), "cert-manager")
+    dev = release_values(synth_env("dev"), "cert-manager")
+    assert "imageRegistry" not in dev and "image" not in dev
 
 
 def test_cluster_issuer_is_a_chart_installed_after_cert_manager(synth_env):

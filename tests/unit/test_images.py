@@ -114,3 +114,30 @@ def test_executor_image_with_equals_and_secrets_are_ignored():
     secret = {"kind": "Secret", "data": {"image": "YS5pby9iL2M6MQ=="}}
     assert images_in_object(obj) == {"a.io/b/c:1", "a.io/b/exec:1"}
     assert images_in_object(secret) == set()
+
+
+def test_skopeo_documents_group_by_destination_namespace():
+    from kfstack.images import Inventory, InventoryEntry, skopeo_stream
+
+    entries = tuple(InventoryEntry(upstream=u, mirror=mirror_reference(u, "registry.internal"), releases=("r",))
+                    for u in ("ghcr.io/kubeflow/kfp-api-server:2.16.0", "ghcr.io/kubeflow/katib/katib-ui:v0.19.0",
+                              "quay.io/kubeflow/other:1", "kserve/agent:v0.16.0", "busybox:1.36"))
+    inv = Inventory(env="x", registry="registry.internal", entries=entries)
+    docs = dict(inv.skopeo_documents())
+    assert sorted(docs) == ["registry.internal", "registry.internal/kserve", "registry.internal/kubeflow",
+                            "registry.internal/kubeflow/katib"]
+    assert docs["registry.internal/kubeflow"] == {"ghcr.io": {"images": {"kubeflow/kfp-api-server": ["2.16.0"]}},
+                                                  "quay.io": {"images": {"kubeflow/other": ["1"]}}}
+    assert docs["registry.internal"] == {"docker.io": {"images": {"busybox": ["1.36"]}}}
+    assert skopeo_stream(inv) == skopeo_stream(inv)
+    with pytest.raises(Exception, match="sets no registry"):
+        Inventory(env="dev", registry=None, entries=()).skopeo_documents()
+
+
+def test_forbidden_sources():
+    from kfstack.images import is_forbidden_source
+
+    assert "Bitnami" in is_forbidden_source("docker.io/bitnami/kubectl:1.30")
+    assert "gcr.io" in is_forbidden_source("gcr.io/knative-releases/x:1")
+    assert "latest" in is_forbidden_source("ghcr.io/containerd/busybox")
+    assert is_forbidden_source("ghcr.io/containerd/busybox:1.36") is None
