@@ -51,10 +51,18 @@ _IMAGE_EXPR = re.compile(r"\{\{ with \.Values\.kfstack\.registry \}\}\{\{ \. \}\
                          r"\{\{ else \}\}(?P<upstream>[^{]+)\{\{ end \}\}")
 
 
-def render_text(text: str, registry: str = "") -> str:
+_PULL_SECRETS = ('{{- with .Values.kfstack.imagePullSecrets }}\nimagePullSecrets: {{ toJson . }}\n'
+                 '{{- end }}\n')
+
+
+def render_text(text: str, registry: str = "", pull_secret: str = "") -> str:
     """A generated template as Helm renders it: the escape sequence undone, image expressions
-    evaluated for chart value ``kfstack.registry`` = ``registry``; any other template syntax fails."""
+    evaluated for chart value ``kfstack.registry`` = ``registry``, ServiceAccounts' pull secrets for
+    ``kfstack.imagePullSecrets`` = ``[{name: pull_secret}]``; any other template syntax fails."""
     text = _IMAGE_EXPR.sub(lambda m: f"{registry}/{m['mirror']}" if registry else m["upstream"], text)
+    if text.endswith("\n" + _PULL_SECRETS):
+        text = text[:-len(_PULL_SECRETS)] + (
+            f'imagePullSecrets: [{{"name":"{pull_secret}"}}]\n' if pull_secret else "")
     assert "{{" not in text.replace('{{ "{{" }}', ""), "template syntax other than escapes and image expressions"
     return text.replace('{{ "{{" }}', "{{")
 
@@ -62,7 +70,7 @@ def render_text(text: str, registry: str = "") -> str:
 def template_objects(chart: Path, registry: str = "") -> list[dict]:
     """Objects of a generated chart, as Helm would render them with ``kfstack.registry`` = ``registry``."""
     values = yaml.safe_load((chart / "values.yaml").read_text())
-    assert values == {"kfstack": {"registry": ""}}, "generated charts default to upstream's registries"
+    assert values == {"kfstack": {"registry": "", "imagePullSecrets": []}}, "defaults: upstream's registries, no secret"
     return [yaml.safe_load(render_text(f.read_text(), registry)) for f in sorted((chart / "templates").iterdir())]
 
 
@@ -230,3 +238,16 @@ def test_template_file_names_are_safe():
 
     (name,) = _template_names(objects)
     assert name == "configmap_x_a-b.yaml"
+
+
+def test_service_accounts_get_the_chart_pull_secrets():
+    from kfstack.sources.kustomize import RenderedObject, template_object
+
+    sa = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app\n  namespace: fixture-app\n"
+    text = template_object(RenderedObject("v1", "ServiceAccount", "fixture-app", "app", sa))
+    assert render_text(text) == sa  # no secret: unchanged
+    rendered = yaml.safe_load(render_text(text, pull_secret="registry-internal"))
+    assert rendered["imagePullSecrets"] == [{"name": "registry-internal"}]
+    # one that already names its secrets is left alone
+    own = sa + "imagePullSecrets:\n- name: own\n"
+    assert template_object(RenderedObject("v1", "ServiceAccount", "fixture-app", "app", own)) == own

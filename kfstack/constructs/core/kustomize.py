@@ -35,10 +35,14 @@ def part_id(base: str, chart: str) -> str:
 
 
 def kustomize_values(cluster: ClusterHandle) -> dict:
-    """Values of a generated kustomize chart: ``{kfstack: {registry: <mirror host>}}``, or none without a mirror."""
+    """Values of a generated kustomize chart: ``{kfstack: {registry: <mirror host>, imagePullSecrets:
+    [{name: <pull secret>}]}}`` (the latter only with a pull secret), or none without a mirror."""
     if cluster.mirror is None:
         return {}
-    return {"kfstack": {"registry": cluster.mirror.host}}
+    values: dict = {"registry": cluster.mirror.host}
+    if cluster.mirror.pull_secrets:
+        values["imagePullSecrets"] = cluster.mirror.pull_secrets
+    return {"kfstack": values}
 
 
 class KustomizeReleases(Construct):

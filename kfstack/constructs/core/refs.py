@@ -89,10 +89,14 @@ class ImageMirror:
     Attributes:
         host: registry ``host[:port][/path]`` (``registry.host``).
         pull_secret: name of the ``kubernetes.io/dockerconfigjson`` Secret pods pull with, or None.
+        dockerconfigjson: Terraform reference to the Secret's content (the sensitive variable
+            ``registry_dockerconfigjson``, set through ``TF_VAR_registry_dockerconfigjson``);
+            None when there is no pull secret.
     """
 
     host: str
     pull_secret: str | None = None
+    dockerconfigjson: str | None = None
 
     def reference(self, image: str) -> str:
         """Mirror location of a full image reference (tag/digest kept); raises ValueError for a non-reference."""
