@@ -77,9 +77,13 @@ def vendor(names: Optional[List[str]] = typer.Argument(None, help="Charts or kus
                                             help="Record digests in sources.lock instead of verifying them."),
            check_render: bool = typer.Option(True, help="Render each base offline before caching it."),
            publish: Optional[str] = typer.Option(
-               None, "--publish", metavar="DIR",
+               None, "--publish", metavar="DIR|oci://HOST/PATH",
                help="Fetch nothing: render the vendored kustomize bases and write their charts as a Helm "
-                    "repository (packaged .tgz + index.yaml) into DIR, for the mirror of mode mirror.")) -> None:
+                    "repository (packaged .tgz + index.yaml) into DIR, for the mirror of mode mirror; with "
+                    "oci://HOST/PATH push them and every vendored upstream chart there with `helm push`."),
+           ca_file: Optional[str] = typer.Option(None, "--ca-file", help="With --publish oci://: CA of the registry."),
+           plain_http: bool = typer.Option(False, "--plain-http",
+                                           help="With --publish oci://: HTTP instead of HTTPS.")) -> None:
     """Fetch every pinned chart and kustomize base (with its remote bases) into the vendor cache.
 
     Verifies digests against sources.lock (a mismatch is an error), or records them with --update-lock
@@ -87,6 +91,9 @@ def vendor(names: Optional[List[str]] = typer.Argument(None, help="Charts or kus
     The only command that uses the network; use git `url.<mirror>.insteadOf` for an internal git mirror.
     With --publish DIR: offline; the parts must equal sources.lock's (else run --update-lock first).
     """
+    if publish is not None and publish.startswith("oci://"):
+        _publish_oci(publish, vendor_dir, names, ca_file, plain_http)
+        return
     if publish is not None:
         _publish(publish, vendor_dir, names)
         return
@@ -191,6 +198,43 @@ def images(env: str = typer.Argument(..., help="Environment."),
         for e in inventory.entries:
             typer.echo(f"{e.upstream} -> {e.mirror}" if e.mirror else e.upstream)
     err.print(f"{env}: {len(inventory.entries)} image(s)", highlight=False)
+
+
+def _publish_oci(url: str, vendor_dir: str, names: Optional[List[str]], ca_file: Optional[str],
+                 plain_http: bool) -> None:
+    """``kfstack vendor --publish oci://HOST/PATH``: rendered parts + vendored upstream charts, ``helm push``ed."""
+    import tempfile
+    from pathlib import Path
+
+    from kfstack.app import PROJECT_ROOT
+    from kfstack.images import ImageError, helm_binary
+    from kfstack.sources.lock import load_lock
+    from kfstack.sources.publish import publish_repository, push_oci
+
+    start = time.perf_counter()
+    try:
+        lock = load_lock(PROJECT_ROOT / "sources.lock")
+        helm = helm_binary()
+        with tempfile.TemporaryDirectory(prefix="kfstack-publish-") as tmp:
+            published = publish_repository(lock, PROJECT_ROOT / vendor_dir, PROJECT_ROOT / "build", Path(tmp),
+                                           only=names or None)
+            archives = [a for _, parts in published for a in parts]
+            charts_dir = PROJECT_ROOT / vendor_dir / "charts"
+            missing = []
+            for pin in lock.charts:
+                if names and pin.name not in names:
+                    continue
+                archive = charts_dir / pin.archive_name
+                (archives.append(archive) if archive.is_file() else missing.append(pin.archive_name))
+            refs = push_oci(archives, url, helm=helm, ca_file=Path(ca_file) if ca_file else None,
+                            plain_http=plain_http)
+    except (ConfigError, SourceError, ImageError) as exc:
+        _fail(exc)
+    for ref in refs:
+        err.print(f"pushed {ref}", highlight=False)
+    if missing:
+        err.print(f"[yellow]not vendored, not pushed:[/] {', '.join(missing)} (run `kfstack vendor`)", highlight=False)
+    err.print(f"pushed {len(refs)} chart(s) to {url} in {time.perf_counter() - start:.1f} s", highlight=False)
 
 
 def _engine_error(exc) -> None:

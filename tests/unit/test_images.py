@@ -141,3 +141,24 @@ def test_forbidden_sources():
     assert "gcr.io" in is_forbidden_source("gcr.io/knative-releases/x:1")
     assert "latest" in is_forbidden_source("ghcr.io/containerd/busybox")
     assert is_forbidden_source("ghcr.io/containerd/busybox:1.36") is None
+
+
+def test_cli_images_refuses_bad_requests_without_rendering():
+    from typer.testing import CliRunner
+
+    from kfstack.cli import app
+
+    runner = CliRunner()
+    bad_format = runner.invoke(app, ["images", "dev", "--format", "xml"])
+    assert bad_format.exit_code == 2 and "use text, json or skopeo" in bad_format.output
+    no_registry = runner.invoke(app, ["images", "dev", "--format", "skopeo"])
+    assert no_registry.exit_code == 2 and "sets no registry.host" in no_registry.output
+    assert "Traceback" not in bad_format.output + no_registry.output
+
+
+def test_push_oci_needs_an_oci_url(tmp_path):
+    from kfstack.sources.charts import SourceError
+    from kfstack.sources.publish import push_oci
+
+    with pytest.raises(SourceError, match="oci://host"):
+        push_oci([], "https://charts.internal", helm=tmp_path / "helm")
