@@ -1,13 +1,15 @@
 """Container images: reference parsing, the mirror naming rule, and finding images in manifests.
 
-Pure functions, no cdktf, no network. Three users:
+The first half is pure (no cdktf, no network, no subprocess); the second half renders an
+environment offline with the Helm CLI to build its inventory. Three users:
 
 - the image policy every construct applies (:class:`kfstack.constructs.core.refs.ImageMirror`
   delegates to :func:`mirror_reference`),
 - render-and-split (:mod:`kfstack.sources.kustomize`) which templates every image string
   :func:`images_in_object` finds in a kustomize-rendered object,
 - ``kfstack images`` / ``kfstack check`` which compare the images of rendered manifests
-  (:func:`images_in_objects`) with an environment's inventory (:mod:`kfstack.inventory`).
+  (:func:`images_in_objects`) with an environment's inventory (:func:`build_inventory`).
+  ``kfstack check`` renders on its own and calls :func:`images_in_objects` on the result.
 
 Reference grammar (the subset Kubernetes accepts, distribution/reference)::
 
@@ -207,15 +209,16 @@ def _walk(node: Any) -> Iterator[str]:
             yield split
         derived = list(_derived(node))
         yield from derived
-        if any(d.startswith(f"{node.get('image')}:") for d in derived if isinstance(node.get("image"), str)):
-            split = split or "composed"  # the bare `image` is not pulled as such
+        bare = node.get("image")
+        # `image` that a `defaultImageVersion` completes is not pulled as written
+        composed = isinstance(bare, str) and any(d.startswith(f"{bare}:") for d in derived)
         for key, value in node.items():
             if key in _CONTAINER_LISTS and isinstance(value, list):
                 for container in value:
                     if isinstance(container, dict):
                         yield from _container(container)
             elif isinstance(key, str) and _IMAGE_KEY.match(key) and looks_like_image(value):
-                if split is None or key != "image":
+                if key != "image" or (split is None and not composed):
                     yield value
             else:
                 yield from _walk(value)

@@ -162,3 +162,27 @@ def test_push_oci_needs_an_oci_url(tmp_path):
 
     with pytest.raises(SourceError, match="oci://host"):
         push_oci([], "https://charts.internal", helm=tmp_path / "helm")
+
+
+def test_images_composed_by_controllers():
+    """Istio's injector (hub + proxy image + tag), KServe explainers (image + defaultImageVersion), MySQL
+    Operator clusters (spec.version, the operator's MYSQL_OPERATOR_DEFAULT_REPOSITORY), Rook's CSI image set."""
+    injector = {"kind": "ConfigMap", "data": {"values": json.dumps(
+        {"global": {"hub": "registry.internal/istio", "tag": "1.29.0", "proxy": {"image": "proxyv2"},
+                    "proxy_init": {"image": "proxyv2"}}})}}
+    explainers = {"kind": "ConfigMap", "data": {"explainers": json.dumps(
+        {"art": {"image": "kserve/art-explainer", "defaultImageVersion": "v0.16.0"}}),
+        "_example": json.dumps({"storageInitializer": {"image": "kserve/storage-initializer:latest"}})}}
+    csi = {"kind": "ConfigMap", "data": {"plugin": "quay.io/cephcsi/cephcsi:v3.17.0", "note": "kubeflow/gateway"}}
+    gateway = _deployment(containers=[{"name": "istio-proxy", "image": "auto"}])
+    assert images_in_objects([injector, explainers, csi, gateway]) == {
+        "registry.internal/istio/proxyv2:1.29.0", "kserve/art-explainer:v0.16.0", "quay.io/cephcsi/cephcsi:v3.17.0"}
+    cluster = {"kind": "InnoDBCluster", "spec": {"version": "9.5.0", "instances": 3}}
+    operator = _deployment(containers=[{"name": "op", "image": "r.internal/mysql/community-operator:9.5.0-2.2.6",
+                                        "env": [{"name": "MYSQL_OPERATOR_DEFAULT_REPOSITORY",
+                                                 "value": "r.internal/mysql"}]}])
+    assert images_in_objects([cluster]) == {"container-registry.oracle.com/mysql/community-server:9.5.0",
+                                            "container-registry.oracle.com/mysql/community-router:9.5.0"}
+    assert images_in_objects([cluster, operator]) == {"r.internal/mysql/community-operator:9.5.0-2.2.6",
+                                                      "r.internal/mysql/community-server:9.5.0",
+                                                      "r.internal/mysql/community-router:9.5.0"}
