@@ -145,3 +145,25 @@ def test_cli_images_json(inventories, upstream_charts):
     data = json.loads(result.stdout)
     assert data["registry"] == "registry.internal"
     assert [i["upstream"] for i in data["images"]] == sorted(e.upstream for e in inventories["staging"].entries)
+
+
+def test_skopeo_dry_run_copies_every_image_to_its_mirror_reference(inventories, tmp_path):
+    """The real skopeo (Debian's, when installed) reads the files and names exactly the mirror references."""
+    import re
+    import shutil
+
+    from kfstack.images import write_skopeo
+
+    if shutil.which("skopeo") is None:
+        pytest.skip("skopeo not installed (apt-get install skopeo)")
+    prod = inventories["prod"]
+    files = write_skopeo(prod, tmp_path)
+    copied = set()
+    for f in files[:-1]:
+        dest = f.read_text().split("# destination: ", 1)[1].split("\n", 1)[0]
+        proc = subprocess.run(["skopeo", "sync", "--dry-run", "--src", "yaml", "--dest", "docker", str(f), dest],
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        copied |= set(re.findall(r'to="docker://([^"]+)"', proc.stderr))
+    assert copied == {e.mirror for e in prod.entries}
+    assert f"sync-{len(files) - 1:02d}.yaml" in files[-1].read_text()
