@@ -70,6 +70,7 @@ class LocalPlatform:
                                                                        log=lambda line: None))
     started_cluster: bool = False
     registry: OciRegistry | None = None
+    _saved_env: dict = field(default_factory=dict)
 
     @property
     def stack_dir(self) -> Path:
@@ -94,6 +95,9 @@ class LocalPlatform:
         self.registry.start()
         self.registry.push(sorted(repo.glob("*.tgz")))
         EXTRA_ENV.update(self.registry.env())
+        # In-process engine runs (kfstack.plan.run_engine, the CLI under CliRunner) read os.environ.
+        self._saved_env = {k: os.environ.get(k) for k in EXTRA_ENV}
+        os.environ.update(EXTRA_ENV)
         self.started_cluster = not self.cluster.apiserver_ready()
         self.cluster.up(envs["local"].node_pools)
 
@@ -102,6 +106,11 @@ class LocalPlatform:
         if self.registry is not None:
             self.registry.stop()  # free the port before the e2e lock is released
             EXTRA_ENV.clear()
+            for key, value in self._saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         if self.started_cluster:
             self.cluster.down()
 
