@@ -150,6 +150,9 @@ _IMAGE_KEY = re.compile(r"^(?:image|[a-z][A-Za-z]*Image)$")
 """Keys whose string value is an image: ``image`` (containers, Katib suggestion/metrics-collector
 config, KServe ``inferenceservice-config``, Rook ``cephVersion``) and ``*Image``
 (``rbacProxyImage``, ``cacheImage``)."""
+_CHOICE_KEY = re.compile(r"^image(?:Group[A-Z][A-Za-z]*)?$")
+"""Keys of the Jupyter web app's spawner config (``image``, ``imageGroupOne``, ...) holding
+``{value: <default image>, options: [<images users may pick>]}``."""
 _ENV_IMAGE = re.compile(r"(?:^|_)IMAGE$")
 """Container env vars holding an image a controller launches (Pipelines ``V2_LAUNCHER_IMAGE``,
 ``V2_DRIVER_IMAGE``)."""
@@ -220,6 +223,13 @@ def _walk(node: Any) -> Iterator[str]:
             elif isinstance(key, str) and _IMAGE_KEY.match(key) and looks_like_image(value):
                 if key != "image" or (split is None and not composed):
                     yield value
+            elif isinstance(key, str) and _CHOICE_KEY.match(key) and isinstance(value, dict) \
+                    and ("value" in value or "options" in value):
+                # Jupyter web app spawner: {value: <default image>, options: [<images offered>]}
+                for choice in [value.get("value"), *(value.get("options") or [])]:
+                    if looks_like_image(choice):
+                        yield choice
+                yield from _walk({k: v for k, v in value.items() if k not in ("value", "options")})
             else:
                 yield from _walk(value)
     elif isinstance(node, list):

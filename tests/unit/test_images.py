@@ -186,3 +186,17 @@ def test_images_composed_by_controllers():
     assert images_in_objects([cluster, operator]) == {"r.internal/mysql/community-operator:9.5.0-2.2.6",
                                                       "r.internal/mysql/community-server:9.5.0",
                                                       "r.internal/mysql/community-router:9.5.0"}
+
+
+def test_jupyter_spawner_images():
+    config = {"kind": "ConfigMap", "data": {"spawner_ui_config.yaml": yaml.safe_dump({"spawnerFormDefaults": {
+        "image": {"value": "ghcr.io/kubeflow/kubeflow/notebook-servers/jupyter-scipy:v1.10.0",
+                  "options": ["ghcr.io/kubeflow/kubeflow/notebook-servers/jupyter-scipy:v1.10.0",
+                              "ghcr.io/kubeflow/kubeflow/notebook-servers/jupyter-pytorch-full:v1.10.0"]},
+        "imageGroupOne": {"value": "ghcr.io/kubeflow/kubeflow/notebook-servers/codeserver-python:v1.10.0",
+                          "options": ["ghcr.io/kubeflow/kubeflow/notebook-servers/codeserver-python:v1.10.0"]},
+        "allowCustomImage": True, "cpu": {"value": "0.5"}}})}}
+    assert images_in_object(config) == {
+        "ghcr.io/kubeflow/kubeflow/notebook-servers/jupyter-scipy:v1.10.0",
+        "ghcr.io/kubeflow/kubeflow/notebook-servers/jupyter-pytorch-full:v1.10.0",
+        "ghcr.io/kubeflow/kubeflow/notebook-servers/codeserver-python:v1.10.0"}
