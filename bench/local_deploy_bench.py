@@ -1,8 +1,8 @@
 """Cold deploy, no-op plan and destroy wall times of the `local` environment on the local control plane.
 
 Prints numbers, asserts nothing (targets: no-op plan <= 30 s, cold deploy <= 5 min). Needs the toolchain
-(`eval "$(bash scripts/toolchain.sh env)"`); reuses tests/e2e/harness.py: stand-in chart repository on
-127.0.0.1:18080 and the control plane (started, and stopped at the end, unless one is already running).
+(`eval "$(bash scripts/toolchain.sh env)"`); reuses tests/e2e/harness.py: stand-in charts in the OCI
+registry on 127.0.0.1:18443 and the control plane (started, and stopped at the end, unless one is already running).
 Holds the e2e lock (~/.cache/kfstack/e2e.lock) so it never overlaps an e2e session.
 
     .venv/bin/python bench/local_deploy_bench.py

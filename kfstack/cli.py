@@ -90,9 +90,13 @@ def vendor(names: Optional[List[str]] = typer.Argument(None, help="Charts or kus
                help="With --chart-repository: when the mirror lacks a pinned version, vendor its highest "
                     "version of that chart and say so (for `kfstack check` against a lagging mirror)."),
            publish: Optional[str] = typer.Option(
-               None, "--publish", metavar="DIR",
+               None, "--publish", metavar="DIR|oci://HOST/PATH",
                help="Fetch nothing: render the vendored kustomize bases and write their charts as a Helm "
-                    "repository (packaged .tgz + index.yaml) into DIR, for the mirror of mode mirror.")) -> None:
+                    "repository (packaged .tgz + index.yaml) into DIR, for the mirror of mode mirror; with "
+                    "oci://HOST/PATH push them and every vendored upstream chart there with `helm push`."),
+           ca_file: Optional[str] = typer.Option(None, "--ca-file", help="With --publish oci://: CA of the registry."),
+           plain_http: bool = typer.Option(False, "--plain-http",
+                                           help="With --publish oci://: HTTP instead of HTTPS.")) -> None:
     """Fetch every pinned chart and kustomize base (with its remote bases) into the vendor cache.
 
     Verifies digests against sources.lock (a mismatch is an error), or records them with --update-lock
@@ -100,6 +104,9 @@ def vendor(names: Optional[List[str]] = typer.Argument(None, help="Charts or kus
     The only command that uses the network; use git `url.<mirror>.insteadOf` for an internal git mirror.
     With --publish DIR: offline; the parts must equal sources.lock's (else run --update-lock first).
     """
+    if publish is not None and publish.startswith("oci://"):
+        _publish_oci(publish, vendor_dir, names, ca_file, plain_http)
+        return
     if publish is not None:
         _publish(publish, vendor_dir, names)
         return
@@ -154,6 +161,95 @@ def _publish(repo_dir: str, vendor_dir: str, names: Optional[List[str]]) -> None
         err.print(f"{pin.name} {pin.app_version}: {', '.join(a.name for a in archives)}", highlight=False)
     err.print(f"wrote {sum(len(a) for _, a in published)} chart(s) and index.yaml to {repo_dir} "
               f"in {time.perf_counter() - start:.1f} s")
+
+
+@app.command()
+def images(env: str = typer.Argument(..., help="Environment."),
+           fmt: str = typer.Option("text", "--format", help="text (upstream -> mirror), json, or skopeo "
+                                                            "(`skopeo sync --src yaml` files)."),
+           charts: Optional[List[str]] = typer.Option(
+               None, "--charts", metavar="DIR",
+               help="Folder with the upstream chart archives (a Helm repository folder: index.yaml + .tgz, "
+                    "or the vendor cache's charts/); repeatable. Default <vendor_dir>/charts."),
+           out: Optional[str] = typer.Option(None, "--out", metavar="DIR",
+                                             help="With --format skopeo: write sync-NN.yaml files and sync.sh here.")
+           ) -> None:
+    """Every image ENV runs, upstream reference -> mirror reference, sorted (offline: helm template).
+
+    Renders the environment's charts with the Helm CLI (never a cluster, never the network): upstream
+    charts from --charts, kustomize parts from the vendor cache, kfstack's own charts from charts/.
+    """
+    import json
+    from pathlib import Path
+
+    from kfstack.app import PROJECT_ROOT, load_all
+    from kfstack.images import ImageError, build_inventory, skopeo_stream, write_skopeo
+
+    if fmt not in ("text", "json", "skopeo"):
+        _fail(ValueError(f"--format {fmt!r}: use text, json or skopeo"))
+    try:
+        loaded, lock = load_all(names=[env])
+        config = loaded[env]
+        if fmt == "skopeo" and config.registry is None:
+            raise ImageError(f"environment {env} sets no registry.host: there is no mirror to fill "
+                             f"(`--format skopeo` needs one; use --format text or json)")
+        dirs = [Path(d).resolve() for d in charts] if charts else [PROJECT_ROOT / config.sources.vendor_dir / "charts"]
+        inventory = build_inventory(config, lock, PROJECT_ROOT, dirs)
+    except (ConfigError, SourceError, ImageError) as exc:
+        _fail(exc)
+    for chart, pinned, used in inventory.substituted:
+        err.print(f"[yellow]warning:[/] chart {chart} {pinned} not found; rendered {used} instead "
+                  f"(its images may differ from {pinned}'s)", highlight=False)
+    for image, reason in inventory.exceptions:
+        err.print(f"[yellow]not rehosted:[/] {image} — {reason}", highlight=False)
+    if fmt == "json":
+        typer.echo(json.dumps(inventory.as_json(), indent=2, sort_keys=True))
+    elif fmt == "skopeo" and out:
+        files = write_skopeo(inventory, Path(out))
+        err.print(f"wrote {len(files) - 1} skopeo sync file(s) and {files[-1]}", highlight=False)
+    elif fmt == "skopeo":
+        typer.echo(skopeo_stream(inventory), nl=False)
+    else:
+        for e in inventory.entries:
+            typer.echo(f"{e.upstream} -> {e.mirror}" if e.mirror else e.upstream)
+    err.print(f"{env}: {len(inventory.entries)} image(s)", highlight=False)
+
+
+def _publish_oci(url: str, vendor_dir: str, names: Optional[List[str]], ca_file: Optional[str],
+                 plain_http: bool) -> None:
+    """``kfstack vendor --publish oci://HOST/PATH``: rendered parts + vendored upstream charts, ``helm push``ed."""
+    import tempfile
+    from pathlib import Path
+
+    from kfstack.app import PROJECT_ROOT
+    from kfstack.images import ImageError, helm_binary
+    from kfstack.sources.lock import load_lock
+    from kfstack.sources.publish import publish_repository, push_oci
+
+    start = time.perf_counter()
+    try:
+        lock = load_lock(PROJECT_ROOT / "sources.lock")
+        helm = helm_binary()
+        with tempfile.TemporaryDirectory(prefix="kfstack-publish-") as tmp:
+            published = publish_repository(lock, PROJECT_ROOT / vendor_dir, PROJECT_ROOT / "build", Path(tmp),
+                                           only=names or None)
+            archives = [a for _, parts in published for a in parts]
+            charts_dir = PROJECT_ROOT / vendor_dir / "charts"
+            missing = []
+            for pin in lock.charts:
+                if names and pin.name not in names:
+                    continue
+                archive = charts_dir / pin.archive_name
+                (archives.append(archive) if archive.is_file() else missing.append(pin.archive_name))
+            refs = push_oci(archives, url, helm=helm, ca_file=Path(ca_file) if ca_file else None,
+                            plain_http=plain_http)
+    except (ConfigError, SourceError, ImageError) as exc:
+        _fail(exc)
+    for ref in refs:
+        err.print(f"pushed {ref}", highlight=False)
+    if missing:
+        err.print(f"[yellow]not vendored, not pushed:[/] {', '.join(missing)} (run `kfstack vendor`)", highlight=False)
+    err.print(f"pushed {len(refs)} chart(s) to {url} in {time.perf_counter() - start:.1f} s", highlight=False)
 
 
 def _engine_error(exc) -> None:

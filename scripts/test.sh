@@ -9,7 +9,7 @@ bash scripts/ci-packages.sh
 # Real engine and control plane for the validate and e2e tiers, built from Go
 # modules and cached by version under ~/.cache/kfstack/toolchain (cold: see
 # scripts/toolchain/README.md; warm: seconds).
-bash scripts/toolchain.sh tofu etcd kube kwok helm
+bash scripts/toolchain.sh tofu etcd kube kwok helm registry
 # The kubernetes/helm providers are not served by the Go module proxy here: they come
 # from the cache or a local clone (KFSTACK_PROVIDER_SRC). Without either, the tiers that
 # need them skip with this reason instead of failing (tests/toolchain.py).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build kfstack's test toolchain from Go modules, cached by version.
 #
-#   scripts/toolchain.sh [all|tofu|providers|kube|etcd|kwok|helm]...  build (default: all)
+#   scripts/toolchain.sh [all|tofu|providers|kube|etcd|kwok|helm|registry]...  build (default: all)
 #   scripts/toolchain.sh env      print `export` lines: eval "$(scripts/toolchain.sh env)"
 #   scripts/toolchain.sh verify   smoke-test the built tools (versions, offline tofu init)
 #   scripts/toolchain.sh prune    drop the Go build cache and wrapper modules, keep binaries
@@ -25,6 +25,9 @@ KWOK_VERSION=0.8.0
 # The Helm CLI at the version the pinned helm provider (3.1.1) embeds (its
 # go.mod: helm.sh/helm/v3 v3.18.4): `kfstack check` renders charts with it.
 HELM_VERSION=3.18.4
+# The OCI registry the e2e publishes charts to (CNCF distribution, cmd/registry):
+# the newest v3 release the module proxy serves.
+REGISTRY_VERSION=3.1.2
 # The HashiCorp providers have no /vN module suffix, so their release tags are
 # not valid module versions. Each is pinned by the commit its release tag
 # points at, as a canonical pseudo-version (base = highest v0/v1 tag that is an
@@ -59,6 +62,7 @@ KUBE_DIR=$ROOT/kubernetes/v$K8S_VERSION
 ETCD_DIR=$ROOT/etcd/v$ETCD_VERSION
 KWOK_DIR=$ROOT/kwok/v$KWOK_VERSION
 HELM_DIR=$ROOT/helm/v$HELM_VERSION
+REGISTRY_DIR=$ROOT/registry/v$REGISTRY_VERSION
 MIRROR_DIR=$ROOT/providers/mirror
 TOFURC=$ROOT/tofurc
 
@@ -421,13 +425,36 @@ build_helm() {
   done_ "$name" "$HELM_DIR/helm"
 }
 
+# ---------------------------------------------------------------- registry --
+build_registry() {
+  local name="registry v$REGISTRY_VERSION" key="registry v$REGISTRY_VERSION recipe $RECIPE"
+  if cached "$REGISTRY_DIR" "$key" registry; then hit "$name" "$REGISTRY_DIR/registry"; return; fi
+  begin "$name"
+  STEP="registry: download github.com/distribution/distribution/v3@v$REGISTRY_VERSION"
+  moddl "github.com/distribution/distribution/v3@v$REGISTRY_VERSION"
+  STEP="registry: write wrapper module"
+  wrapper "registry-$REGISTRY_VERSION" github.com/distribution/distribution/v3 "v$REGISTRY_VERSION"
+  local tmp=$REGISTRY_DIR.tmp.$$
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  STEP="registry: go build github.com/distribution/distribution/v3/cmd/registry"
+  # upstream's Makefile stamps version.version / version.revision the same way.
+  (cd "$WRAP" && "$GO" build -p "$JOBS" -trimpath \
+    -ldflags "-s -w -X github.com/distribution/distribution/v3/version.version=v$REGISTRY_VERSION -X github.com/distribution/distribution/v3/version.revision=$MOD_HASH" \
+    -o "$tmp/registry" github.com/distribution/distribution/v3/cmd/registry)
+  STEP="registry: check version"
+  local v; v=$("$tmp/registry" --version)
+  [[ $v == *"v$REGISTRY_VERSION"* ]] || die "registry --version says: $v"
+  finish "$REGISTRY_DIR" "$key" "$tmp"
+  done_ "$name" "$REGISTRY_DIR/registry"
+}
+
 # --------------------------------------------------------------------- env --
 print_env() {
   local path=() d
   if ! system_tofu; then
     [[ -x $TOFU_DIR/tofu ]] && path+=("$TOFU_DIR")
   fi
-  for d in "$KUBE_DIR" "$ETCD_DIR" "$KWOK_DIR" "$HELM_DIR"; do
+  for d in "$KUBE_DIR" "$ETCD_DIR" "$KWOK_DIR" "$HELM_DIR" "$REGISTRY_DIR"; do
     [[ -d $d ]] && path+=("$d")
   done
   if ((${#path[@]})); then
@@ -437,7 +464,7 @@ print_env() {
     if [[ -f $TOFURC ]]; then printf 'export TF_CLI_CONFIG_FILE=%q\n' "$TOFURC"; fi
     if [[ -x $TOFU_DIR/tofu ]]; then echo 'export TERRAFORM_BINARY_NAME=tofu'; fi
   fi
-  for d in tofu:"$TOFU_DIR" kube:"$KUBE_DIR" etcd:"$ETCD_DIR" kwok:"$KWOK_DIR" helm:"$HELM_DIR"; do
+  for d in tofu:"$TOFU_DIR" kube:"$KUBE_DIR" etcd:"$ETCD_DIR" kwok:"$KWOK_DIR" helm:"$HELM_DIR" registry:"$REGISTRY_DIR"; do
     if [[ ${d%%:*} == tofu ]] && system_tofu; then continue; fi
     [[ -d ${d#*:} ]] || echo "# toolchain: ${d%%:*} not built yet (scripts/toolchain.sh ${d%%:*})" >&2
   done
@@ -471,12 +498,13 @@ EOF
   STEP="verify: etcd"; t=$(etcd --version); echo "${t%%$'\n'*}" >&2
   STEP="verify: kwok"; kwok --version >&2
   STEP="verify: helm"; echo "helm: $(helm version --short)" >&2
+  STEP="verify: registry"; echo "registry: $(registry --version)" >&2
   log "verify: ok"
 }
 
 # -------------------------------------------------------------------- main --
 # (All inside a function so that editing this file while it runs is harmless.)
-usage() { echo "usage: $0 [all|tofu|providers|kube|etcd|kwok|helm]... | env | verify | prune" >&2; exit 2; }
+usage() { echo "usage: $0 [all|tofu|providers|kube|etcd|kwok|helm|registry]... | env | verify | prune" >&2; exit 2; }
 
 main() {
   (($#)) || set -- all
@@ -490,19 +518,20 @@ main() {
     -h | --help | help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   esac
   for t in "$@"; do
-    case $t in all | tofu | providers | kube | kubernetes | etcd | kwok | helm) ;; *) usage ;; esac
+    case $t in all | tofu | providers | kube | kubernetes | etcd | kwok | helm | registry) ;; *) usage ;; esac
   done
   lock
   setup_go
   for t in "$@"; do
     case $t in
-      all) build_tofu; build_providers; build_etcd; build_kube; build_kwok; build_helm ;;
+      all) build_tofu; build_providers; build_etcd; build_kube; build_kwok; build_helm; build_registry ;;
       tofu) build_tofu ;;
       providers) build_providers ;;
       kube | kubernetes) build_kube ;;
       etcd) build_etcd ;;
       kwok) build_kwok ;;
       helm) build_helm ;;
+      registry) build_registry ;;
     esac
   done
   STEP=done

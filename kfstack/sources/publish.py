@@ -36,7 +36,7 @@ import yaml
 from kfstack.sources.charts import ChartRef, SourceError
 from kfstack.sources.lock import KustomizePin, SourcesLock
 
-__all__ = ["package_chart", "archive_digest", "part_digests", "write_index", "publish_repository"]
+__all__ = ["package_chart", "archive_digest", "part_digests", "write_index", "publish_repository", "push_oci"]
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -177,3 +177,65 @@ def publish_repository(lock: SourcesLock, vendor_dir: Path, build_dir: Path, rep
         raise SourceError(f"sources.lock pins no kustomize base {sorted(wanted - {p.name for p, _ in published})}")
     write_index(repo_dir, entries)
     return published
+
+
+def push_oci(archives: Iterable[Path], url: str, *, helm: Path, ca_file: Path | None = None,
+             plain_http: bool = False, timeout_s: int = 300) -> list[str]:
+    """``helm push`` each chart archive to the OCI registry path ``url`` (``oci://host[:port]/path``).
+
+    Helm names each artifact ``<url>/<chart name>:<chart version>``: exactly what
+    ``helm_release`` resolves for ``repository = url``, ``chart = name``, ``version``.
+
+    Args:
+        archives: packaged charts (``.tgz``).
+        url: ``oci://`` registry path, e.g. ``oci://registry.internal/charts``.
+        helm: the Helm CLI (``kfstack.images.helm_binary()``).
+        ca_file: CA bundle for a registry with a private CA.
+        plain_http: talk HTTP instead of HTTPS (a local test registry).
+
+    Returns:
+        The pushed references, in order.
+
+    Raises:
+        SourceError: ``url`` is not ``oci://``, or a push failed (Helm's message included).
+    """
+    import subprocess
+    import tempfile
+
+    if not url.startswith("oci://"):
+        raise SourceError(f"{url}: an OCI registry path is oci://host[:port]/path")
+    pushed: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="kfstack-push-") as tmp:
+        env = {"HOME": tmp, "HELM_CACHE_HOME": f"{tmp}/cache", "HELM_CONFIG_HOME": f"{tmp}/config",
+               "HELM_DATA_HOME": f"{tmp}/data", "PATH": "/usr/bin:/bin"}
+        import os
+
+        for key in ("HELM_REGISTRY_CONFIG", "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY",
+                    "https_proxy", "http_proxy", "no_proxy"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        for archive in archives:
+            cmd = [str(helm), "push", str(archive), url.rstrip("/")]
+            if ca_file is not None:
+                cmd += ["--ca-file", str(ca_file)]
+            if plain_http:
+                cmd.append("--plain-http")
+            proc = subprocess.run(cmd, capture_output=True, env=env, timeout=timeout_s, check=False)
+            if proc.returncode != 0:
+                raise SourceError(f"helm push {archive.name} to {url} failed: "
+                                  f"{proc.stderr.decode('utf-8', 'replace').strip()[-1000:]}")
+            meta = _chart_meta_from_archive(archive)
+            pushed.append(f"{url.rstrip('/')}/{meta['name']}:{meta['version']}")
+    return pushed
+
+
+def _chart_meta_from_archive(archive: Path) -> dict:
+    """Chart.yaml of a packaged chart (the first ``<name>/Chart.yaml`` member)."""
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar.getmembers():
+            parts = member.name.split("/")
+            if len(parts) == 2 and parts[1] == "Chart.yaml":
+                data = tar.extractfile(member)
+                if data is not None:
+                    return yaml.load(data.read().decode("utf-8"), Loader=_Loader)  # noqa: S506
+    raise SourceError(f"{archive}: no Chart.yaml in the archive")

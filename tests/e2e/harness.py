@@ -1,7 +1,10 @@
-"""Drive the `local` environment end to end: chart repository, control plane, tofu.
+"""Drive the `local` environment end to end: OCI chart registry, control plane, tofu.
 
-Shared by tests/e2e and bench/local_deploy_bench.py. The chart repository on
-127.0.0.1:18080 holds STAND-IN charts (tests/fixtures/standin_charts.py).
+Shared by tests/e2e and bench/local_deploy_bench.py. The OCI registry on
+127.0.0.1:18443 (tests/e2e/oci_registry.py, CNCF distribution from the toolchain)
+holds STAND-IN charts (tests/fixtures/standin_charts.py), pushed with the code
+behind `kfstack vendor --publish oci://…`; `local` installs from
+oci://127.0.0.1:18443/charts, the path air-gapped sites use.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kfstack.cluster.local import LocalCluster, default_state_dir
-from tests.fixtures.standin_charts import build_repo, serve
+from tests.e2e.oci_registry import OciRegistry
+from tests.fixtures.standin_charts import build_repo
 
 ROOT = Path(__file__).resolve().parents[2]
-CHART_PORT = 18080
+EXTRA_ENV: dict[str, str] = {}
+"""Set by :meth:`LocalPlatform.start`: what tofu needs to trust the e2e registry (``SSL_CERT_FILE``)."""
 
 
 def tool(name: str) -> str:
@@ -35,7 +40,7 @@ def tf_env() -> dict[str, str]:
     """Environment for tofu/cdktf: offline providers (TF_CLI_CONFIG_FILE must be set), no prompts."""
     if not os.environ.get("TF_CLI_CONFIG_FILE"):
         raise RuntimeError('TF_CLI_CONFIG_FILE is not set: eval "$(bash scripts/toolchain.sh env)" first')
-    return {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0",
+    return {**os.environ, **EXTRA_ENV, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0",
             "TERRAFORM_BINARY_NAME": "tofu", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
 
 
@@ -64,27 +69,48 @@ class LocalPlatform:
     cluster: LocalCluster = field(default_factory=lambda: LocalCluster(state_dir=default_state_dir(),
                                                                        log=lambda line: None))
     started_cluster: bool = False
-    _server: object = None
+    registry: OciRegistry | None = None
+    _saved_env: dict = field(default_factory=dict)
 
     @property
     def stack_dir(self) -> Path:
         return self.workdir / "out" / "stacks" / "local"
 
     def start(self) -> None:
-        """Serve the stand-in chart repository and start (or reuse) the control plane with local's nodes."""
+        """Start the OCI registry, push the stand-in charts to local's mirror_url, and start (or reuse)
+        the control plane with local's nodes.
+
+        Raises:
+            RuntimeError: a tool is missing, the registry did not start, or local does not read
+                charts from this registry.
+        """
         from kfstack.app import load_all
 
-        repo = build_repo(self.workdir / "charts")
-        self._server = serve(repo, CHART_PORT)
         envs, _ = load_all(names=["local"])
+        repo = build_repo(self.workdir / "charts")
+        self.registry = OciRegistry(self.workdir / "registry", binary=tool("registry"))
+        if envs["local"].sources.mirror_url != self.registry.url:
+            raise RuntimeError(f"environments/local.yaml mirror_url is {envs['local'].sources.mirror_url}, "
+                               f"the e2e registry serves {self.registry.url}")
+        self.registry.start()
+        self.registry.push(sorted(repo.glob("*.tgz")))
+        EXTRA_ENV.update(self.registry.env())
+        # In-process engine runs (kfstack.plan.run_engine, the CLI under CliRunner) read os.environ.
+        self._saved_env = {k: os.environ.get(k) for k in EXTRA_ENV}
+        os.environ.update(EXTRA_ENV)
         self.started_cluster = not self.cluster.apiserver_ready()
         self.cluster.up(envs["local"].node_pools)
 
     def stop(self) -> None:
-        """Stop the chart server; stop the control plane if this harness started it."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()  # free the port before the e2e lock is released
+        """Stop the registry; stop the control plane if this harness started it."""
+        if self.registry is not None:
+            self.registry.stop()  # free the port before the e2e lock is released
+            EXTRA_ENV.clear()
+            for key, value in self._saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         if self.started_cluster:
             self.cluster.down()
 

@@ -54,6 +54,23 @@ def test_first_deploy_succeeds_at_first_attempt(platform, k8s):
     assert {n: r["info"]["status"] for n, r in releases.items() if n in expected} == {n: "deployed" for n in expected}
 
 
+def test_remote_charts_came_from_the_oci_mirror(platform):
+    """Issue 12: `local` installs every remote chart from the OCI registry the harness published to."""
+    import ssl
+    import urllib.request
+
+    state = json.loads((platform.workdir / "state" / "local.tfstate").read_text())
+    releases = [i["attributes"] for r in state["resources"] if r["type"] == "helm_release" for i in r["instances"]]
+    remote = [a for a in releases if a.get("repository")]
+    assert len(remote) > 20
+    assert {a["repository"] for a in remote} == {platform.registry.url}
+    context = ssl.create_default_context(cafile=str(platform.registry.ca_file))
+    with urllib.request.urlopen(f"https://127.0.0.1:{platform.registry.port}/v2/_catalog?n=1000",
+                                context=context, timeout=10) as resp:
+        catalog = set(json.load(resp)["repositories"])
+    assert {f"charts/{a['chart']}" for a in remote} <= catalog
+
+
 def test_namespaces_crds_secrets_services_and_deployments(platform, k8s):
     v1, apps = client.CoreV1Api(k8s), client.AppsV1Api(k8s)
     ext = client.ApiextensionsV1Api(k8s)

@@ -3,8 +3,8 @@
 Own state (``<workdir>/plan-review/state/local.tfstate``, via ``--outdir``), so it does not
 depend on the other e2e files; it destroys what it deployed. The chart version change is made
 in memory (cert-manager 1.19.4 → 1.19.5, tests/fixtures/plans/scenarios.py): the CLI runs
-with ``load_all`` returning the changed environment and lock, and the stand-in repository
-gains a cert-manager v1.19.5 chart. No environment file is edited.
+with ``load_all`` returning the changed environment and lock, and a stand-in cert-manager
+v1.19.5 chart is pushed to the e2e OCI registry. No environment file is edited.
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ def cli(monkeypatch, env, lock, *args: str):
 
 def test_plan_of_a_chart_version_change_names_only_that_component(review, platform, monkeypatch, k8s):
     outdir, local, lock = review
-    build_repo(platform.workdir / "charts", extra=standin_extra())
+    repo = build_repo(platform.workdir / "charts", extra=standin_extra())
+    platform.registry.push(sorted(repo.glob("cert-manager-*.tgz")))  # local reads charts from the OCI mirror
     env, new_lock = bumped(local, lock)
     out = outdir.parent / "bump"
     code, output = cli(monkeypatch, env, new_lock, "plan", "local", "--outdir", str(outdir), "--out", str(out))

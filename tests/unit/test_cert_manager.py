@@ -30,15 +30,14 @@ def test_replicas_differ_per_environment(synth_env):
 
 def test_mirror_rewrites_images_and_pull_secret(synth_env):
     prod = release_values(synth_env("prod"), "cert-manager")
-    # cert-manager v1.19.4's values.schema.json forbids unknown keys: there is no top-level
-    # imageRegistry (the real chart refused it); each image's repository is rehosted instead.
+    # chart v1.19.4's values.schema.json rejects a root imageRegistry: each image's repository moves
     assert "imageRegistry" not in prod
     assert prod["image"]["repository"] == "registry.internal/jetstack/cert-manager-controller"
-    for component in ("webhook", "cainjector", "acmesolver", "startupapicheck"):
-        assert prod[component]["image"]["repository"] == f"registry.internal/jetstack/cert-manager-{component}"
+    assert {prod[c]["image"]["repository"] for c in ("webhook", "cainjector", "acmesolver", "startupapicheck")} == {
+        f"registry.internal/jetstack/cert-manager-{c}" for c in ("webhook", "cainjector", "acmesolver", "startupapicheck")}
     assert prod["global"]["imagePullSecrets"] == [{"name": "registry-internal"}]
     dev = release_values(synth_env("dev"), "cert-manager")
-    assert "imageRegistry" not in dev and "repository" not in dev.get("image", {})
+    assert "imageRegistry" not in dev and "image" not in dev
 
 
 def test_cluster_issuer_is_a_chart_installed_after_cert_manager(synth_env):
@@ -62,10 +61,9 @@ def test_namespace_is_psa_labelled(synth_env):
 
 
 def test_disabled_cert_manager_installs_nothing(synth_config):
-    # KServe, Pipelines, Katib and the gateway certificate need cert-manager (config validation), so they go too.
+    # KServe, Pipelines and Katib need cert-manager (config validation), so they go too.
     stack = synth_config({"components": {"cert_manager": {"enabled": False}, "kserve": {"enabled": False},
-                                         "pipelines": {"enabled": False}, "katib": {"enabled": False},
-                                         "istio": {"tls": {"enabled": False}}}})
+                                         "pipelines": {"enabled": False}, "katib": {"enabled": False}}})
     names = {r["name"] for r in resources(stack, "helm_release").values()}
     assert "cert-manager" not in names and "kubeflow-issuer" not in names
     assert not any("CertManager" in d for d in depends_on(stack, "istio-base"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import time
 from pathlib import Path
@@ -46,14 +47,31 @@ def chart_files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def template_objects(chart: Path) -> list[dict]:
-    """Objects of a generated chart, as Helm would render them (only the escape sequence to undo)."""
-    out = []
-    for f in sorted((chart / "templates").iterdir()):
-        text = f.read_text()
-        assert "{{" not in text.replace('{{ "{{" }}', ""), f"unescaped template syntax in {f.name}"
-        out.append(yaml.safe_load(text.replace('{{ "{{" }}', "{{")))
-    return out
+_IMAGE_EXPR = re.compile(r"\{\{ with \.Values\.kfstack\.registry \}\}\{\{ \. \}\}/(?P<mirror>[^{]+)"
+                         r"\{\{ else \}\}(?P<upstream>[^{]+)\{\{ end \}\}")
+
+
+_PULL_SECRETS = ('{{- with .Values.kfstack.imagePullSecrets }}\nimagePullSecrets: {{ toJson . }}\n'
+                 '{{- end }}\n')
+
+
+def render_text(text: str, registry: str = "", pull_secret: str = "") -> str:
+    """A generated template as Helm renders it: the escape sequence undone, image expressions
+    evaluated for chart value ``kfstack.registry`` = ``registry``, ServiceAccounts' pull secrets for
+    ``kfstack.imagePullSecrets`` = ``[{name: pull_secret}]``; any other template syntax fails."""
+    text = _IMAGE_EXPR.sub(lambda m: f"{registry}/{m['mirror']}" if registry else m["upstream"], text)
+    if text.endswith("\n" + _PULL_SECRETS):
+        text = text[:-len(_PULL_SECRETS)] + (
+            f'imagePullSecrets: [{{"name":"{pull_secret}"}}]\n' if pull_secret else "")
+    assert "{{" not in text.replace('{{ "{{" }}', ""), "template syntax other than escapes and image expressions"
+    return text.replace('{{ "{{" }}', "{{")
+
+
+def template_objects(chart: Path, registry: str = "") -> list[dict]:
+    """Objects of a generated chart, as Helm would render them with ``kfstack.registry`` = ``registry``."""
+    values = yaml.safe_load((chart / "values.yaml").read_text())
+    assert values == {"kfstack": {"registry": "", "imagePullSecrets": []}}, "defaults: upstream's registries, no secret"
+    return [yaml.safe_load(render_text(f.read_text(), registry)) for f in sorted((chart / "templates").iterdir())]
 
 
 def test_small_base_crds_first_then_rest(tmp_path):
@@ -87,6 +105,26 @@ def test_helm_template_syntax_is_escaped(tmp_path):
     assert objects["ConfigMap"]["data"]["workflow.tmpl"] == (FIXTURES / "small" / "workflow.tmpl").read_text()
     assert objects["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"] == [
         "--message={{ not a helm template }}"]
+
+
+def test_images_are_templated_on_the_registry_value(tmp_path):
+    """Issue 12: one environment-independent chart; the registry is a chart value."""
+    pin = vendor_fixture(tmp_path / "vendor", "small", FIXTURES / "small")
+    refs = render_kustomize(pin, tmp_path / "vendor", tmp_path / "out")
+    deployment = next(f for f in (refs[1].local_path / "templates").iterdir() if f.name.startswith("deployment_"))
+    text = deployment.read_text()
+    assert "image: {{ with .Values.kfstack.registry }}{{ . }}/fixture-app:1.0.0{{ else }}" \
+           "registry.invalid/fixture-app:1.0.0{{ end }}" in text
+    # Without a registry the template renders kustomize's bytes exactly.
+    stream = kustomize_build(tmp_path / "vendor" / "kustomize" / "small-1.0.0" / "manifests")
+    original = next(o.text for o in parse_stream(stream) if o.kind == "Deployment")
+    assert render_text(text) == original
+    # With one, every image moves under it, path and tag kept; the rest is unchanged.
+    assert render_text(text, "registry.internal:5000") == original.replace(
+        "registry.invalid/fixture-app:1.0.0", "registry.internal:5000/fixture-app:1.0.0")
+    objects = {o["kind"]: o for o in template_objects(refs[1].local_path, "registry.internal")}
+    assert objects["Deployment"]["spec"]["template"]["spec"]["containers"][0]["image"] == \
+        "registry.internal/fixture-app:1.0.0"
 
 
 def test_escape_helm_roundtrip():
@@ -200,3 +238,16 @@ def test_template_file_names_are_safe():
 
     (name,) = _template_names(objects)
     assert name == "configmap_x_a-b.yaml"
+
+
+def test_service_accounts_get_the_chart_pull_secrets():
+    from kfstack.sources.kustomize import RenderedObject, template_object
+
+    sa = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app\n  namespace: fixture-app\n"
+    text = template_object(RenderedObject("v1", "ServiceAccount", "fixture-app", "app", sa))
+    assert render_text(text) == sa  # no secret: unchanged
+    rendered = yaml.safe_load(render_text(text, pull_secret="registry-internal"))
+    assert rendered["imagePullSecrets"] == [{"name": "registry-internal"}]
+    # one that already names its secrets is left alone
+    own = sa + "imagePullSecrets:\n- name: own\n"
+    assert template_object(RenderedObject("v1", "ServiceAccount", "fixture-app", "app", own)) == own

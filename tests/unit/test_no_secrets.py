@@ -19,6 +19,8 @@ from tests.conftest import ROOT, resources
 
 PASSWORD_REF = re.compile(r"^\$\{random_password\.([A-Za-z0-9_-]+)\.(result|bcrypt_hash)\}$")
 """A ``random_password`` value, or its bcrypt hash (Dex's ``DEX_USER_PASSWORD``)."""
+VARIABLE_REF = re.compile(r"^\$\{var\.([A-Za-z0-9_-]+)\}$")
+"""A Terraform variable: credentials the site supplies at plan/apply time (the registry pull secret)."""
 NON_SECRET_KEYS = {"username", "email", "OIDC_CLIENT_ID", "client-id"}
 """Secret data keys that hold identifiers, not credentials (user names, the OIDC client id)."""
 SECRET_KEY_NAMES = re.compile(r"^(password|passwd|.*_?password|secretkey|secret_key|.*secret_?access_?key|accesskey|"
@@ -99,6 +101,11 @@ def test_every_secret_value_is_a_random_password_reference(stacks, name):
         for key, value in secret.get("data", {}).items():
             if key in NON_SECRET_KEYS:
                 continue  # an identifier, not a credential
+            var = VARIABLE_REF.match(value)
+            if var:  # site-supplied at apply time: must be a declared sensitive variable without default
+                declared = stack.get("variable", {}).get(var.group(1), {})
+                assert declared.get("sensitive") is True and "default" not in declared, f"{rid}.data.{key}"
+                continue
             m = PASSWORD_REF.match(value)
             assert m, f"{rid}.data.{key} is not a random_password reference: {value[:8]}…"
             assert m.group(1) in passwords

@@ -12,6 +12,8 @@ from typing import Iterator
 
 import pytest
 import yaml
+
+from tests.unit.test_kustomize import render_text  # generated templates as Helm renders them
 from pydantic import ValidationError
 
 from kfstack.constructs.pipelines.construct import REPLACED
@@ -194,7 +196,7 @@ def template_kinds(chart_path: str) -> list[tuple[str, str]]:
     """(kind, name) of every object in a rendered local chart (Terraform asset path → build folder)."""
     out = []
     for f in sorted(Path(chart_path).glob("templates/*.yaml")):
-        doc = yaml.safe_load(f.read_text().replace('{{ "{{" }}', "{{"))
+        doc = yaml.safe_load(render_text(f.read_text()))
         out.append((doc["kind"], doc["metadata"]["name"]))
     return out
 

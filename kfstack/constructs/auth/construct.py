@@ -195,10 +195,10 @@ class Auth(Construct):
         timeout = settings.install_timeout_s
         self.dex_namespace = Namespace(self, "DexNamespace", cluster_provider=cluster.kubernetes,
                                        name=DEX_NAMESPACE, pod_security=PodSecurityLevel.restricted,
-                                       depends_on=cluster.ready)
+                                       depends_on=cluster.ready, mirror=cluster.mirror)
         self.proxy_namespace = Namespace(self, "ProxyNamespace", cluster_provider=cluster.kubernetes,
                                          name=OAUTH2_PROXY_NAMESPACE, pod_security=PodSecurityLevel.restricted,
-                                         depends_on=cluster.ready)
+                                         depends_on=cluster.ready, mirror=cluster.mirror)
         dex_ns, proxy_ns = self.dex_namespace.ref, self.proxy_namespace.ref
 
         self.user_password = _password(self, "UserPassword", settings.password_length)

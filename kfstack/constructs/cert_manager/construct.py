@@ -3,10 +3,10 @@
 Chart: jetstack ``cert-manager`` v1.19.4 (values.yaml keys used:
 ``crds.enabled``, ``crds.keep``, ``replicaCount``, ``webhook.replicaCount``,
 ``cainjector.replicaCount``, ``podDisruptionBudget.enabled``,
-``global.priorityClassName``, ``global.imagePullSecrets``, ``<component>.image.repository``).
-The chart's ``values.schema.json`` is strict (no unknown keys): v1.19.4 has no
-top-level ``imageRegistry``; each image is rehosted through its full
-``image.repository`` (:data:`IMAGES`).
+``global.priorityClassName``, ``global.imagePullSecrets``, and for a registry mirror
+``image.repository``, ``webhook.image.repository``, ``cainjector.image.repository``,
+``acmesolver.image.repository``, ``startupapicheck.image.repository``; the chart's
+``values.schema.json`` has no root ``imageRegistry``, so the mirror goes into each repository).
 The ClusterIssuer is delivered through this project's ``raw-manifests`` chart
 after the cert-manager release is ready (its startupapicheck Job waits for the
 webhook), never as a ``kubernetes_manifest``: the CRD does not exist at plan
@@ -20,19 +20,20 @@ from typing import Any
 from constructs import Construct
 
 from kfstack.constructs.cert_manager.settings import CertManagerSettings
-from kfstack.constructs.core import ClusterHandle, HelmChart, IssuerRef, Namespace
+from kfstack.constructs.core import ClusterHandle, HelmChart, IssuerRef, Namespace, values_at
 from kfstack.model import PodSecurityLevel
 from kfstack.sources.charts import ChartSource
 
 
-IMAGES: dict[tuple[str, ...], str] = {
+IMAGE_REPOSITORIES: dict[tuple[str, ...], str] = {
     ("image",): "quay.io/jetstack/cert-manager-controller",
     ("webhook", "image"): "quay.io/jetstack/cert-manager-webhook",
     ("cainjector", "image"): "quay.io/jetstack/cert-manager-cainjector",
     ("acmesolver", "image"): "quay.io/jetstack/cert-manager-acmesolver",
     ("startupapicheck", "image"): "quay.io/jetstack/cert-manager-startupapicheck",
 }
-"""Value path of each image block → upstream repository (chart v1.19.4 values.yaml defaults)."""
+"""Chart key path of each ``image`` block → its ``repository`` default (chart v1.19.4 values.yaml).
+Tags stay the chart's (its appVersion)."""
 
 
 def _values(settings: CertManagerSettings, cluster: ClusterHandle) -> dict[str, Any]:
@@ -46,11 +47,8 @@ def _values(settings: CertManagerSettings, cluster: ClusterHandle) -> dict[str, 
         "global": {"priorityClassName": cluster.priority_classes["platform"]},
     }
     if cluster.mirror is not None:
-        for path, upstream in IMAGES.items():
-            node = values
-            for key in path:
-                node = node.setdefault(key, {})
-            node["repository"] = cluster.mirror.rehost(upstream)
+        for path, upstream in IMAGE_REPOSITORIES.items():
+            values_at(values, path)["repository"] = cluster.mirror.rehost(upstream)
         values["global"]["imagePullSecrets"] = cluster.mirror.pull_secrets
     return values
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from cdktf import TerraformProvider
+from cdktf import TerraformProvider, TerraformVariable
 from cdktf_cdktf_provider_kubernetes.priority_class_v1 import PriorityClassV1, PriorityClassV1Metadata
 from constructs import Construct
 
@@ -18,6 +18,8 @@ from kfstack.constructs.core.namespace import MANAGED_BY, Namespace
 from kfstack.constructs.core.refs import ClusterHandle, GpuPoolRef, ImageMirror
 
 PRIORITY_CLASS_PREFIX = "kfstack-"
+PULL_SECRET_VARIABLE = "registry_dockerconfigjson"
+"""Terraform variable holding the pull secret's dockerconfigjson (``TF_VAR_registry_dockerconfigjson``)."""
 # role -> (construct id, description). Construct ids are a state contract: never rename.
 _PRIORITY_CLASSES = {
     "platform": ("PlatformPriorityClass", "kfstack platform services: controllers, gateways, databases."),
@@ -75,15 +77,29 @@ class ClusterBaseline(Construct):
                 global_default=False,
                 description=description,
             )
+        # The registry's pull secret: its content comes from the site at plan/apply time
+        # (TF_VAR_registry_dockerconfigjson), never from an environment file or the JSON.
+        mirror = None
+        if registry is not None:
+            config = None
+            if registry.pull_secret:
+                variable = TerraformVariable(
+                    self, "RegistryDockerConfigJson", type="string", sensitive=True, nullable=False,
+                    description=(f"Content (JSON) of a kubernetes.io/dockerconfigjson Secret for {registry.host}; "
+                                 f"kfstack creates Secret {registry.pull_secret} from it in every namespace it "
+                                 f"creates. Set TF_VAR_{PULL_SECRET_VARIABLE}, e.g. from the site's vault."))
+                variable.override_logical_id(PULL_SECRET_VARIABLE)
+                config = variable.string_value
+            mirror = ImageMirror(registry.host, registry.pull_secret, config)
         # Shared namespaces are a user-given list: the id derives from the name (stable
         # when the list is reordered), e.g. "kubeflow" -> "Namespace-kubeflow".
         namespaces = {
             ns.name: Namespace(self, f"Namespace-{ns.name}",
                                cluster_provider=kubernetes, name=ns.name, pod_security=ns.pod_security,
-                               labels=ns.labels)
+                               labels=ns.labels, mirror=mirror)
             for ns in settings.shared_namespaces
         }
-        ready = [*self.priority_classes.values(), *(ns.resource for ns in namespaces.values())]
+        ready = [*self.priority_classes.values(), *(r for ns in namespaces.values() for r in ns.ref.ready)]
         self.handle = ClusterHandle(
             kubernetes=kubernetes,
             helm=helm,
@@ -91,6 +107,6 @@ class ClusterBaseline(Construct):
             priority_classes={role: f"{PRIORITY_CLASS_PREFIX}{role}" for role in self.priority_classes},
             gpu_pools=tuple(gpu_pool_ref(p) for p in node_pools if p.gpu is not None),
             storage_class=storage_class,
-            mirror=ImageMirror(registry.host, registry.pull_secret) if registry else None,
+            mirror=mirror,
             shared_namespaces={name: ns.ref for name, ns in namespaces.items()},
         )

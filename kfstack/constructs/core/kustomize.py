@@ -34,12 +34,30 @@ def part_id(base: str, chart: str) -> str:
     raise ValueError(f"chart {chart!r} is not a rendered part of kustomize base {base!r}")
 
 
+def kustomize_values(cluster: ClusterHandle) -> dict:
+    """Values of a generated kustomize chart: ``{kfstack: {registry: <mirror host>, imagePullSecrets:
+    [{name: <pull secret>}]}}`` (the latter only with a pull secret), or none without a mirror."""
+    if cluster.mirror is None:
+        return {}
+    values: dict = {"registry": cluster.mirror.host}
+    if cluster.mirror.pull_secrets:
+        values["imagePullSecrets"] = cluster.mirror.pull_secrets
+    return {"kfstack": values}
+
+
 class KustomizeReleases(Construct):
     """The rendered parts of kustomize base ``base`` (``source.kustomize(base)``) as Helm releases.
 
     Parts are installed one after another in the order given (CRD parts
     first): each release ``depends_on`` the previous one, the first on
     ``depends_on``. Release names are the part names (``dex-crds``, ``dex``).
+
+    Images: the generated charts template every image on the chart value
+    ``kfstack.registry`` (:mod:`kfstack.sources.kustomize`); with a registry
+    mirror (``cluster.mirror``) each release sets it to the mirror's host, so
+    every image of the part is ``<host>/<upstream path>:<tag>``
+    (:meth:`ImageMirror.reference`). Without one, values are empty and the
+    parts render upstream's references.
 
     Example::
 
@@ -63,9 +81,10 @@ class KustomizeReleases(Construct):
             raise ValueError(f"kustomize base {base!r} yielded no charts")
         self.releases: list[HelmChart] = []
         after: list[ITerraformDependable] = list(depends_on)
+        values = kustomize_values(cluster)
         for chart in charts:
             release = HelmChart(self, part_id(base, chart.name), cluster=cluster, chart=chart,
-                                release_name=chart.name, namespace=namespace, values={},
+                                release_name=chart.name, namespace=namespace, values=values,
                                 timeout_s=timeout_s, depends_on=after)
             self.releases.append(release)
             after = [release.resource]

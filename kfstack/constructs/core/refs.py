@@ -11,6 +11,8 @@ from typing import Sequence
 
 from cdktf import ITerraformDependable, TerraformProvider
 
+from kfstack.images import mirror_reference
+
 
 @dataclass(frozen=True)
 class NamespaceRef:
@@ -75,14 +77,30 @@ class GpuPoolRef:
 
 @dataclass(frozen=True)
 class ImageMirror:
-    """An internal registry that mirrors upstream images path for path.
+    """The image policy: an internal registry that mirrors upstream images path for path.
 
-    Convention: ``quay.io/jetstack/cert-manager-controller`` is mirrored as
-    ``<host>/jetstack/cert-manager-controller`` (upstream host dropped, path kept).
+    Every component asks this object where an image lives; nothing else spells a registry.
+    Rule (:func:`kfstack.images.mirror_reference`): the upstream registry is dropped, the path,
+    tag and digest are kept: ``quay.io/jetstack/cert-manager-controller:v1.19.4`` →
+    ``<host>/jetstack/cert-manager-controller:v1.19.4``; Docker Hub short names keep their path
+    as written (``kserve/agent`` → ``<host>/kserve/agent``). Kustomize-rendered parts receive
+    ``host`` as the chart value ``kfstack.registry`` and apply the same rule in their templates.
+
+    Attributes:
+        host: registry ``host[:port][/path]`` (``registry.host``).
+        pull_secret: name of the ``kubernetes.io/dockerconfigjson`` Secret pods pull with, or None.
+        dockerconfigjson: Terraform reference to the Secret's content (the sensitive variable
+            ``registry_dockerconfigjson``, set through ``TF_VAR_registry_dockerconfigjson``);
+            None when there is no pull secret.
     """
 
     host: str
     pull_secret: str | None = None
+    dockerconfigjson: str | None = None
+
+    def reference(self, image: str) -> str:
+        """Mirror location of a full image reference (tag/digest kept); raises ValueError for a non-reference."""
+        return mirror_reference(image, self.host)
 
     def prefix(self, upstream_path: str) -> str:
         """Mirror location of an upstream repository path, e.g. ``istio`` → ``registry.internal/istio``."""
@@ -96,12 +114,9 @@ class ImageMirror:
         """Mirror location of an image reference that may omit its registry (Docker Hub short names).
 
         ``nvcr.io/nvidia/tritonserver`` → ``<host>/nvidia/tritonserver``; ``kserve/agent``
-        (Docker Hub) → ``<host>/kserve/agent``; a tag or digest is kept.
+        (Docker Hub) → ``<host>/kserve/agent``; a tag or digest is kept. Same as :meth:`reference`.
         """
-        first = image.split("/", 1)[0]
-        if "/" in image and ("." in first or ":" in first or first == "localhost"):
-            return self.rehost(image)
-        return self.prefix(image)
+        return self.reference(image)
 
     @property
     def pull_secrets(self) -> list[dict[str, str]]:

@@ -177,7 +177,7 @@ class MySql(Construct):
         timeout = settings.install_timeout_s
         self.operator_namespace = Namespace(
             self, "OperatorNamespace", cluster_provider=cluster.kubernetes, name=settings.operator_namespace,
-            pod_security=PodSecurityLevel.baseline, depends_on=cluster.ready)
+            pod_security=PodSecurityLevel.baseline, depends_on=cluster.ready, mirror=cluster.mirror)
         self.namespace = Namespace.for_component(self, cluster, settings.namespace, PodSecurityLevel.baseline)
         ns = self.namespace.ref
 

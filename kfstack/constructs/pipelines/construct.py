@@ -44,7 +44,7 @@ from constructs import Construct
 from kfstack.constructs.core import ClusterHandle, render_values
 from kfstack.constructs.core.kustomize import KustomizeReleases
 from kfstack.constructs.core.namespace import MANAGED_BY
-from kfstack.constructs.core.refs import MySqlEndpoint, MySqlUserRef, S3Endpoint
+from kfstack.constructs.core.refs import ImageMirror, MySqlEndpoint, MySqlUserRef, S3Endpoint
 from kfstack.constructs.core.wiring import unique
 from kfstack.constructs.pipelines.settings import PipelinesSettings
 from kfstack.sources.charts import ChartSource
@@ -83,11 +83,18 @@ EXECUTOR = {
 """Argo executor settings of 26.03's ``workflow-controller-configmap`` (restricted Pod Security)."""
 
 
+CACHE_IMAGE = "ghcr.io/containerd/busybox:1.36"
+"""Image of the pods the cache server launches for cached steps (``cacheImage``). Upstream 26.03
+writes ``ghcr.io/containerd/busybox`` without a tag (= ``latest``); kfstack pins the tag containerd's
+own integration tests use (containerd ``integration/images`` image list: ``busybox:1.36``)."""
+
+
 def install_config(settings: PipelinesSettings, database: MySqlEndpoint, artifacts: S3Endpoint,
-                   app_version: str) -> dict[str, str]:
+                   app_version: str, mirror: ImageMirror | None = None) -> dict[str, str]:
     """Data of ``pipeline-install-config``: upstream 26.03's keys, database and bucket from the refs.
 
     Keys and defaults from the rendered 26.03 ConfigMap; ports are strings (ConfigMap data).
+    ``cacheImage`` is :data:`CACHE_IMAGE`, rehosted when the environment has a registry ``mirror``.
     """
     return {
         "appName": "pipeline",
@@ -104,7 +111,7 @@ def install_config(settings: PipelinesSettings, database: MySqlEndpoint, artifac
         "defaultPipelineRoot": "",
         "autoUpdatePipelineDefaultVersion": "true",
         "cronScheduleTimezone": "UTC",
-        "cacheImage": "ghcr.io/containerd/busybox",
+        "cacheImage": mirror.reference(CACHE_IMAGE) if mirror else CACHE_IMAGE,
         "cacheNodeRestrictions": "false",
         "ConMaxLifeTime": "120s",
         "LOG_LEVEL": settings.log_level,
@@ -194,7 +201,8 @@ class Pipelines(Construct):
 
         self.install_config = ConfigMapV1(
             self, "InstallConfig", provider=cluster.kubernetes, metadata=meta(ConfigMapV1Metadata, INSTALL_CONFIG),
-            data=dict(sorted(install_config(settings, database, artifacts, source.app_version).items())),
+            data=dict(sorted(install_config(settings, database, artifacts, source.app_version,
+                                          cluster.mirror).items())),
             depends_on=list(ns.ready))
         self.workflow_config = ConfigMapV1(
             self, "WorkflowControllerConfig", provider=cluster.kubernetes,

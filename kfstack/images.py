@@ -1,0 +1,803 @@
+"""Container images: reference parsing, the mirror naming rule, and finding images in manifests.
+
+The first half is pure (no cdktf, no network, no subprocess); the second half renders an
+environment offline with the Helm CLI to build its inventory. Three users:
+
+- the image policy every construct applies (:class:`kfstack.constructs.core.refs.ImageMirror`
+  delegates to :func:`mirror_reference`),
+- render-and-split (:mod:`kfstack.sources.kustomize`) which templates every image string
+  :func:`images_in_object` finds in a kustomize-rendered object,
+- ``kfstack images`` / ``kfstack check`` which compare the images of rendered manifests
+  (:func:`images_in_objects`) with an environment's inventory (:func:`build_inventory`).
+  ``kfstack check`` renders on its own and calls :func:`images_in_objects` on the result.
+
+Reference grammar (the subset Kubernetes accepts, distribution/reference)::
+
+    [registry/]path[:tag][@digest]
+
+``registry`` is the first ``/``-separated component when it contains ``.`` or ``:`` or is
+``localhost``; otherwise the image is on Docker Hub (``docker.io``) and ``path`` is kept as
+written (``busybox`` stays ``busybox``, ``docker.io/library/busybox`` has path
+``library/busybox``).
+
+Mirror rule (DESIGN §5, README ``registry.host``): the upstream registry is dropped and the
+path, tag and digest are kept: ``ghcr.io/kubeflow/kfp-api-server:2.16.0`` →
+``registry.internal/kubeflow/kfp-api-server:2.16.0``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import yaml
+
+__all__ = [
+    "DOCKER_HUB",
+    "ImageRef",
+    "parse_image",
+    "looks_like_image",
+    "mirror_reference",
+    "images_in_object",
+    "images_in_objects",
+]
+
+DOCKER_HUB = "docker.io"
+"""Registry of references without a registry component (Docker Hub)."""
+
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_REGISTRY = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}"
+_PATH = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
+_REFERENCE = re.compile(
+    rf"^(?:(?P<registry>{_REGISTRY})/)?(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)"
+    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?$")
+
+
+@dataclass(frozen=True, order=True)
+class ImageRef:
+    """One parsed image reference.
+
+    Attributes:
+        registry: registry host[:port] (``docker.io`` when the reference names none).
+        path: repository path inside the registry, as written (``kubeflow/kfp-api-server``).
+        tag: tag, or None (a reference with neither tag nor digest means ``latest``).
+        digest: ``sha256:<hex>``, or None.
+        explicit_registry: the reference spelled its registry.
+    """
+
+    registry: str
+    path: str
+    tag: str | None = None
+    digest: str | None = None
+    explicit_registry: bool = True
+
+    @property
+    def version(self) -> str:
+        """``:tag``, ``@digest`` or ``:tag@digest``: what follows the repository in the reference."""
+        return (f":{self.tag}" if self.tag else "") + (f"@{self.digest}" if self.digest else "")
+
+    @property
+    def repository(self) -> str:
+        """``registry/path`` with the registry always spelled out."""
+        return f"{self.registry}/{self.path}"
+
+    @property
+    def is_latest(self) -> bool:
+        """Pinned to nothing: tag ``latest``, or no tag and no digest."""
+        return self.digest is None and self.tag in (None, "latest")
+
+    def __str__(self) -> str:
+        return (f"{self.registry}/" if self.explicit_registry else "") + self.path + self.version
+
+
+def looks_like_image(value: Any) -> bool:
+    """True for a string that parses as an image reference with a registry or a path separator, or a tag.
+
+    Bare words (``true``, ``server``) are not images; ``busybox:1.36`` and ``kserve/agent`` are.
+    """
+    if not isinstance(value, str) or not value or len(value) > 512:
+        return False
+    try:
+        ref = parse_image(value)
+    except ValueError:
+        return False
+    return "/" in value or bool(ref.tag or ref.digest)
+
+
+def parse_image(image: str) -> ImageRef:
+    """Parse ``[registry/]path[:tag][@digest]``.
+
+    Raises:
+        ValueError: not an image reference (the message shows it).
+    """
+    match = _REFERENCE.match(image)
+    if match is None:
+        raise ValueError(f"not an image reference: {image!r}")
+    registry, path = match.group("registry"), match.group("path")
+    if registry is not None and not ("." in registry or ":" in registry or registry == "localhost"):
+        # "kserve/agent": the first component is a Docker Hub namespace, not a registry.
+        path, registry = f"{registry}/{path}", None
+        if _PATH.match(path) is None:
+            raise ValueError(f"not an image reference: {image!r}")
+    return ImageRef(registry=registry or DOCKER_HUB, path=path, tag=match.group("tag"),
+                    digest=match.group("digest"), explicit_registry=registry is not None)
+
+
+def mirror_reference(image: str, host: str) -> str:
+    """Where ``image`` lives in the mirror ``host``: ``<host>/<path>[:tag][@digest]``.
+
+    An image already under ``host`` is returned unchanged.
+
+    Raises:
+        ValueError: ``image`` is not an image reference.
+    """
+    host = host.strip("/")
+    if image.startswith(f"{host}/"):
+        return image
+    ref = parse_image(image)
+    return f"{host}/{ref.path}{ref.version}"
+
+
+# --- finding images in manifests -------------------------------------------------------------
+
+_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+_IMAGE_KEY = re.compile(r"^(?:image|[a-z][A-Za-z]*Image)$")
+"""Keys whose string value is an image: ``image`` (containers, Katib suggestion/metrics-collector
+config, KServe ``inferenceservice-config``, Rook ``cephVersion``) and ``*Image``
+(``rbacProxyImage``, ``cacheImage``)."""
+_CHOICE_KEY = re.compile(r"^image(?:Group[A-Z][A-Za-z]*)?$")
+"""Keys of the Jupyter web app's spawner config (``image``, ``imageGroupOne``, ...) holding
+``{value: <default image>, options: [<images users may pick>]}``."""
+_ENV_IMAGE = re.compile(r"(?:^|_)IMAGE$")
+"""Container env vars holding an image a controller launches (Pipelines ``V2_LAUNCHER_IMAGE``,
+``V2_DRIVER_IMAGE``)."""
+_ARG_IMAGE = re.compile(r"^--?[a-z-]*image(?:=(?P<value>.+))?$")
+"""Container args naming an image (Argo ``--executor-image X`` / ``--executor-image=X``)."""
+
+
+def _split_repository_image(node: dict) -> str | None:
+    """GPU Operator ClusterPolicy style: ``{repository: nvcr.io/nvidia, image: driver, version: 580}``."""
+    repo, image, version = node.get("repository"), node.get("image"), node.get("version")
+    if isinstance(repo, str) and isinstance(image, str) and "/" not in image and repo and image:
+        ref = f"{repo.rstrip('/')}/{image}"
+        if isinstance(version, str) and version:
+            ref += ("@" if version.startswith("sha256:") else ":") + version
+        return ref if looks_like_image(ref) else None
+    return None
+
+
+def _embedded(text: str) -> Any:
+    """A ConfigMap value parsed as YAML (JSON is YAML), or None when it is not structured data."""
+    if not isinstance(text, str) or not any(c in text for c in ":{["):
+        return None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return None
+
+
+def _derived(node: dict) -> Iterator[str]:
+    """Images a controller composes from parts of one mapping.
+
+    - Istio's injector values (``global.hub`` + ``global.proxy.image`` + ``global.tag``):
+      ``docker.io/istio`` + ``proxyv2`` + ``1.29.0`` → the sidecar and gateway image.
+    - KServe explainers (``image`` + ``defaultImageVersion``).
+    """
+    hub, tag = node.get("hub"), node.get("tag")
+    if isinstance(hub, str) and isinstance(tag, str) and hub and tag:
+        for key in ("proxy", "proxy_init"):
+            image = (node.get(key) or {}).get("image") if isinstance(node.get(key), dict) else None
+            if isinstance(image, str) and image and "/" not in image and ":" not in image:
+                ref = f"{hub.rstrip('/')}/{image}:{tag}"
+                if looks_like_image(ref):
+                    yield ref
+    image, version = node.get("image"), node.get("defaultImageVersion")
+    if isinstance(image, str) and isinstance(version, str) and looks_like_image(f"{image}:{version}") \
+            and ":" not in image.rpartition("/")[2]:
+        yield f"{image}:{version}"
+
+
+def _walk(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        split = _split_repository_image(node)
+        if split is not None:
+            yield split
+        derived = list(_derived(node))
+        yield from derived
+        bare = node.get("image")
+        # `image` that a `defaultImageVersion` completes is not pulled as written
+        composed = isinstance(bare, str) and any(d.startswith(f"{bare}:") for d in derived)
+        for key, value in node.items():
+            if key in _CONTAINER_LISTS and isinstance(value, list):
+                for container in value:
+                    if isinstance(container, dict):
+                        yield from _container(container)
+            elif isinstance(key, str) and _IMAGE_KEY.match(key) and looks_like_image(value):
+                if key != "image" or (split is None and not composed):
+                    yield value
+            elif isinstance(key, str) and _CHOICE_KEY.match(key) and isinstance(value, dict) \
+                    and ("value" in value or "options" in value):
+                # Jupyter web app spawner: {value: <default image>, options: [<images offered>]}
+                for choice in [value.get("value"), *(value.get("options") or [])]:
+                    if looks_like_image(choice):
+                        yield choice
+                yield from _walk({k: v for k, v in value.items() if k not in ("value", "options")})
+            else:
+                yield from _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
+
+
+def _container(container: dict) -> Iterator[str]:
+    image = container.get("image")
+    if looks_like_image(image):
+        yield image
+    for env in container.get("env") or []:
+        if isinstance(env, dict) and _ENV_IMAGE.search(str(env.get("name", ""))) and looks_like_image(env.get("value")):
+            yield env["value"]
+    args = [a for a in (container.get("args") or []) + (container.get("command") or []) if isinstance(a, str)]
+    for i, arg in enumerate(args):
+        match = _ARG_IMAGE.match(arg)
+        if match is None:
+            continue
+        value = match.group("value") if match.group("value") is not None else (args[i + 1] if i + 1 < len(args) else None)
+        if looks_like_image(value):
+            yield value
+    for key, value in container.items():
+        if key not in ("image", "env", "args", "command"):
+            yield from _walk({key: value})
+
+
+def images_in_object(obj: dict) -> set[str]:
+    """Every image string one Kubernetes object runs or makes a controller run.
+
+    Found: ``image`` of every container, init container and ephemeral container anywhere in the
+    object (all workload kinds, Job/CronJob templates, custom resources embedding pod specs such
+    as ServingRuntimes and TrainingRuntimes); container env vars named ``*_IMAGE`` and
+    ``--*image`` args; any ``image`` / ``*Image`` key holding an image reference; GPU Operator
+    style ``repository`` + ``image`` + ``version`` triples; and all of these inside ConfigMap
+    values that are YAML or JSON documents (Katib ``katib-config`` and ``trial-templates``,
+    KServe ``inferenceservice-config``). Strings with template syntax (``{{``, ``${``) are not
+    images (Argo and Knative placeholders).
+    """
+    found: set[str] = set()
+    if not isinstance(obj, dict):
+        return found
+    found.update(_walk({k: v for k, v in obj.items() if k not in ("data", "metadata")}))
+    if obj.get("kind") == "ConfigMap" and isinstance(obj.get("data"), dict):
+        for key, value in obj["data"].items():
+            if str(key).startswith("_"):
+                continue  # KServe's `_example`: documentation the controller never reads
+            if _is_full_reference(value) or (_IMAGE_KEY.match(str(key)) and looks_like_image(value)):
+                found.add(value)  # Rook's CSI image set: `plugin: quay.io/cephcsi/cephcsi:v3.17.0`
+                continue
+            parsed = _embedded(value)
+            if isinstance(parsed, (dict, list)):
+                found.update(_walk(parsed))
+    return found
+
+
+def _is_full_reference(value: Any) -> bool:
+    """An image reference spelling its registry and a tag or digest (``quay.io/x/y:1``)."""
+    if not looks_like_image(value):
+        return False
+    ref = parse_image(value)
+    return ref.explicit_registry and bool(ref.tag or ref.digest)
+
+
+def images_in_objects(objects: Iterable[dict]) -> set[str]:
+    """Union of :func:`images_in_object` over rendered manifests (``None`` documents skipped).
+
+    Example::
+
+        images_in_objects(yaml.safe_load_all(helm_template_output))
+        # {"ghcr.io/kubeflow/kfp-api-server:2.16.0", "quay.io/jetstack/cert-manager-controller:v1.19.4", ...}
+    """
+    found: set[str] = set()
+    objects = [o for o in objects if isinstance(o, dict)]
+    for obj in objects:
+        found |= images_in_object(obj)
+    found |= _mysql_cluster_images(objects)
+    return found
+
+
+MYSQL_DEFAULT_REPOSITORY = "container-registry.oracle.com/mysql"
+"""Where MySQL Operator pulls server and router images unless ``MYSQL_OPERATOR_DEFAULT_REPOSITORY`` is set."""
+
+
+def _mysql_cluster_images(objects: list[dict]) -> set[str]:
+    """Server and router images MySQL Operator runs for each InnoDBCluster (``spec.version``,
+    ``spec.router.version``), from the repository its Deployment's ``MYSQL_OPERATOR_DEFAULT_REPOSITORY``
+    names (chart ``envs.imagesDefaultRegistry``/``imagesDefaultRepository``), else Oracle's."""
+    clusters = [o for o in objects if o.get("kind") == "InnoDBCluster" and isinstance(o.get("spec"), dict)]
+    if not clusters:
+        return set()
+    repository = MYSQL_DEFAULT_REPOSITORY
+    for obj in objects:
+        for container in _containers(obj):
+            for env in container.get("env") or []:
+                if isinstance(env, dict) and env.get("name") == "MYSQL_OPERATOR_DEFAULT_REPOSITORY" and env.get("value"):
+                    repository = str(env["value"]).rstrip("/")
+    out: set[str] = set()
+    for cluster in clusters:
+        spec = cluster["spec"]
+        repo = str(spec.get("imageRepository") or repository).rstrip("/")
+        version = spec.get("version")
+        if not version:
+            continue
+        router = spec.get("router") if isinstance(spec.get("router"), dict) else {}
+        out.add(f"{repo}/community-server:{version}")
+        out.add(f"{repo}/community-router:{router.get('version') or version}")
+    return out
+
+
+def _containers(node: Any) -> Iterator[dict]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _CONTAINER_LISTS and isinstance(value, list):
+                yield from (c for c in value if isinstance(c, dict))
+            else:
+                yield from _containers(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _containers(item)
+
+
+# --- exceptions -------------------------------------------------------------------------------
+
+NOT_REHOSTABLE: dict[str, str] = {
+    "kserve/storage-initializer:latest": (
+        "KServe 0.16.0's chart hard-codes localModel.defaultJobImage in ConfigMap inferenceservice-config "
+        "(no value rewrites it); only the LocalModelCache feature reads it, and kfstack leaves it off "
+        "(localModel.enabled false, not a kfstack setting)."),
+}
+"""Images found in the manifests of some environment that kfstack cannot point at the mirror, each with
+the reason; only for features that are off. Not in the inventory; ``kfstack check`` must skip them."""
+
+UPSTREAM_SOURCE_EXCEPTIONS: dict[str, str] = {
+    "gcr.io/tfx-oss-public/ml_metadata_store_server:1.14.0": (
+        "Pipelines' ML Metadata gRPC server (metadata-grpc-deployment). Kubeflow Pipelines 2.16.0 (and "
+        "2.17.x) publish it only on gcr.io/tfx-oss-public; no other upstream location exists. Environments "
+        "with registry.host pull it from the mirror; the site syncs it from gcr.io once."),
+}
+"""Default images from a source issue 12 rules out (Bitnami, gcr.io, ``latest``), kept because upstream
+publishes them nowhere else; each with the reason."""
+
+
+def is_forbidden_source(image: str) -> str | None:
+    """Why ``image`` must not be a default (Bitnami, gcr.io, ``latest``/untagged), or None when it may."""
+    ref = parse_image(image)
+    if "bitnami" in ref.path.split("/")[0] or ref.registry.endswith("bitnami.com"):
+        return "Bitnami image (Bitnami moved versioned images to bitnamilegacy in Aug 2025)"
+    if ref.registry == "gcr.io" or ref.registry.endswith(".gcr.io"):
+        return "gcr.io (Google Container Registry is shut down; upstreams moved to other registries)"
+    if ref.is_latest:
+        return "tag latest or no tag (not reproducible; air-gapped mirrors need a fixed tag or digest)"
+    return None
+
+
+# --- rendering an environment and its inventory ----------------------------------------------
+#
+# Everything below shells out to the Helm CLI (``helm template``, never a cluster) and reads
+# charts from local folders; it never touches the network.
+
+HELM_VERSION = "v3.18.4"
+"""Helm CLI the toolchain builds (``scripts/toolchain.sh helm``)."""
+
+KUBE_VERSION = "1.34.0"
+"""Kubernetes version charts are rendered for (Kubeflow 26.03 needs 1.34+)."""
+
+
+class ImageError(Exception):
+    """The image inventory cannot be computed (missing chart, Helm failure); the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """One ``helm_release`` of a synthesized stack, as ``helm template`` needs it.
+
+    Attributes:
+        address: Terraform logical id (for messages).
+        name, namespace: Helm release name and namespace.
+        chart: chart name (remote) or chart path relative to the stack folder (local asset).
+        version: chart version (remote charts), or None.
+        repository: chart repository / OCI registry URL, or None for a local chart.
+        values: the release's values documents (YAML text).
+        set_names: names of ``set``/``set_sensitive`` entries (rendered with a placeholder).
+    """
+
+    address: str
+    name: str
+    namespace: str
+    chart: str
+    version: str | None
+    repository: str | None
+    values: tuple[str, ...]
+    set_values: tuple[tuple[str, str], ...]
+
+
+_NAMESPACE_TOKEN = re.compile(r"^\$\{(kubernetes_namespace(?:_v1)?)\.([A-Za-z0-9_-]+)\.metadata\[0\]\.name\}$")
+
+
+def _resolve(stack: dict, value: str) -> str:
+    """A namespace reference (``${kubernetes_namespace_v1.<id>.metadata[0].name}``) → the namespace's name."""
+    match = _NAMESPACE_TOKEN.match(value)
+    if match is None:
+        return value
+    resource = stack.get("resource", {}).get(match.group(1), {}).get(match.group(2)) or {}
+    metadata = resource.get("metadata") or {}
+    if isinstance(metadata, list):
+        metadata = metadata[0] if metadata else {}
+    return str(metadata.get("name") or value)
+
+
+def releases_in_stack(stack: dict) -> list[Release]:
+    """The ``helm_release`` resources of a synthesized stack (``cdk.tf.json``), sorted by release name.
+
+    Raises:
+        ImageError: a release's values are a Terraform expression (cannot be rendered offline).
+    """
+    out: list[Release] = []
+    for address, r in sorted((stack.get("resource", {}).get("helm_release") or {}).items()):
+        values = tuple(r.get("values") or ())
+        if any("${" in v for v in values):
+            raise ImageError(f"helm_release.{address} ({r.get('name')}): values hold Terraform expressions; "
+                             f"kfstack images renders literal values only")
+        sets = [(s["name"], str(s.get("value", ""))) for s in (r.get("set") or [])]
+        sets += [(s["name"], "kfstack-images-placeholder") for s in (r.get("set_sensitive") or [])]
+        out.append(Release(address=address, name=r["name"], namespace=_resolve(stack, r.get("namespace", "default")),
+                           chart=r["chart"], version=r.get("version"), repository=r.get("repository") or None,
+                           values=values, set_values=tuple(sets)))
+    return sorted(out, key=lambda rel: rel.name)
+
+
+_TF_RENAMES = {"container": "containers", "init_container": "initContainers"}
+
+
+def _from_terraform(node: Any) -> Any:
+    """A kubernetes provider block (``spec[0].template[0].spec[0].container[]``) in Kubernetes shape."""
+    if isinstance(node, dict):
+        return {_TF_RENAMES.get(k, k): _from_terraform(v) for k, v in node.items()}
+    if isinstance(node, list):
+        if len(node) == 1 and isinstance(node[0], dict) and not any(k in ("name",) for k in node[0]):
+            return _from_terraform(node[0])
+        return [_from_terraform(v) for v in node]
+    return node
+
+
+def kubernetes_objects(stack: dict) -> list[dict]:
+    """Objects a stack creates through ``kubernetes_*`` resources, in the shape :func:`images_in_objects` reads.
+
+    ``kubernetes_config_map_v1`` becomes a ConfigMap (its ``data``); workload resources
+    (``kubernetes_deployment_v1``, ...) keep their spec with ``container`` renamed ``containers``.
+    """
+    out: list[dict] = []
+    for rtype, resources in sorted((stack.get("resource") or {}).items()):
+        if not rtype.startswith("kubernetes_"):
+            continue
+        kind = rtype.removeprefix("kubernetes_").removesuffix("_v1").removesuffix("_v2")
+        for _, r in sorted(resources.items()):
+            if kind == "config_map":
+                out.append({"kind": "ConfigMap", "data": dict(r.get("data") or {})})
+            elif kind in ("deployment", "stateful_set", "daemon_set", "daemonset", "job", "cron_job", "pod"):
+                out.append({"kind": kind, "spec": _from_terraform(r.get("spec"))})
+    return out
+
+
+def helm_binary() -> Path:
+    """The Helm CLI: ``$KFSTACK_HELM``, else ``helm`` on PATH, else the toolchain cache.
+
+    Raises:
+        ImageError: none found (build it with ``bash scripts/toolchain.sh helm``).
+    """
+    import os
+    import shutil
+
+    explicit = os.environ.get("KFSTACK_HELM")
+    if explicit:
+        return Path(explicit)
+    on_path = shutil.which("helm")
+    if on_path:
+        return Path(on_path)
+    cached = Path.home() / ".cache" / "kfstack" / "toolchain" / "helm" / HELM_VERSION / "helm"
+    if cached.is_file():
+        return cached
+    raise ImageError(f"no helm CLI: set KFSTACK_HELM, put helm on PATH, or build Helm {HELM_VERSION} with "
+                     f"`bash scripts/toolchain.sh helm`")
+
+
+@dataclass
+class ChartLocator:
+    """Finds the chart of a release on local disk.
+
+    Attributes:
+        stack_dir: folder of the synthesized stack (local chart assets are relative to it).
+        chart_dirs: folders holding chart archives: Helm repository folders (``index.yaml`` +
+            ``.tgz``, e.g. the site's mirror copy or ``../shared/upstream/charts``) or the vendor
+            cache's ``charts/``; searched in order.
+        kustomize: callable ``(part name, version) -> Path | None`` giving a rendered kustomize
+            part (mode mirror installs them from the mirror by name).
+        substituted: ``(chart, wanted version, used version)`` for charts rendered at another
+            version because the wanted one is absent (reported, never silent).
+    """
+
+    stack_dir: Path
+    chart_dirs: tuple[Path, ...]
+    kustomize: Any = None
+    substituted: list[tuple[str, str, str]] = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self.substituted = []
+
+    def _archives(self, name: str) -> list[tuple[str, Path]]:
+        found: list[tuple[str, Path]] = []
+        for folder in self.chart_dirs:
+            index = folder / "index.yaml"
+            if index.is_file():
+                data = yaml.safe_load(index.read_text(encoding="utf-8")) or {}
+                for entry in (data.get("entries") or {}).get(name) or []:
+                    for url in entry.get("urls") or []:
+                        path = folder / url
+                        if path.is_file():
+                            found.append((str(entry.get("version")), path))
+            for path in sorted(folder.glob(f"{name}-*.tgz")):
+                version = path.name[len(name) + 1:-len(".tgz")]
+                if version[:1].isdigit() or version[:2] in ("v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9"):
+                    found.append((version, path))
+        return found
+
+    def locate(self, release: Release) -> Path:
+        """Local chart (folder or archive) for ``release``.
+
+        Raises:
+            ImageError: not found; names the chart, the version and the folders searched.
+        """
+        if release.repository is None:
+            path = (self.stack_dir / release.chart).resolve()
+            if not path.exists():
+                raise ImageError(f"{release.name}: local chart {release.chart} missing under {self.stack_dir}")
+            return path
+        if self.kustomize is not None:
+            part = self.kustomize(release.chart, release.version)
+            if part is not None:
+                return part
+        archives = self._archives(release.chart)
+        for version, path in archives:
+            if version == release.version:
+                return path
+        if archives:
+            version, path = sorted(archives)[-1]
+            self.substituted.append((release.chart, str(release.version), version))
+            return path
+        where = ", ".join(str(d) for d in self.chart_dirs) or "(none given)"
+        raise ImageError(f"chart {release.chart} {release.version} (release {release.name}) is in none of the chart "
+                         f"folders: {where}; pass --charts DIR (a Helm repository folder or the vendor cache's charts/)")
+
+
+def render_release(helm: Path, release: Release, chart: Path, *, kube_version: str = KUBE_VERSION,
+                   timeout_s: int = 300) -> list[dict]:
+    """``helm template`` of one release, offline; returns its objects (CRDs excluded).
+
+    Raises:
+        ImageError: Helm failed (its message included).
+    """
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kfstack-images-") as tmp:
+        cmd = [str(helm), "template", release.name, str(chart), "--namespace", release.namespace,
+               "--kube-version", kube_version]
+        for i, doc in enumerate(release.values):
+            f = Path(tmp) / f"values-{i}.yaml"
+            f.write_text(doc, encoding="utf-8")
+            cmd += ["--values", str(f)]
+        for name, value in release.set_values:
+            cmd += ["--set-string", f"{name}={value}"]
+        env = {"HOME": tmp, "HELM_CACHE_HOME": f"{tmp}/cache", "HELM_CONFIG_HOME": f"{tmp}/config",
+               "HELM_DATA_HOME": f"{tmp}/data", "PATH": "/usr/bin:/bin", "HTTPS_PROXY": "http://127.0.0.1:9",
+               "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
+        proc = subprocess.run(cmd, capture_output=True, env=env, timeout=timeout_s, check=False, cwd=tmp)
+    if proc.returncode != 0:
+        raise ImageError(f"helm template of release {release.name} ({chart.name}) failed: "
+                         f"{proc.stderr.decode('utf-8', 'replace').strip()[-1500:]}")
+    return [d for d in yaml.safe_load_all(proc.stdout.decode("utf-8")) if isinstance(d, dict)]
+
+
+@dataclass(frozen=True)
+class InventoryEntry:
+    """One image an environment runs: its upstream reference and where the cluster pulls it from.
+
+    ``mirror`` is None when the environment sets no registry (pulled from upstream).
+    ``releases`` names the Helm releases / kfstack resources whose manifests reference it.
+    """
+
+    upstream: str
+    mirror: str | None
+    releases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Every image of one environment, sorted by upstream reference.
+
+    Attributes:
+        env: environment name.
+        registry: ``registry.host``, or None.
+        entries: one per upstream image.
+        substituted: charts rendered at another version than pinned (absent locally), as
+            ``(chart, pinned, rendered)``.
+    """
+
+    env: str
+    registry: str | None
+    entries: tuple[InventoryEntry, ...]
+    substituted: tuple[tuple[str, str, str], ...] = ()
+    exceptions: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def upstream(self) -> set[str]:
+        return {e.upstream for e in self.entries}
+
+    @property
+    def pulled(self) -> set[str]:
+        """References the cluster pulls: the mirror's when a registry is set, else upstream's."""
+        return {e.mirror or e.upstream for e in self.entries}
+
+    def as_json(self) -> dict:
+        return {"environment": self.env, "registry": self.registry,
+                "images": [{"upstream": e.upstream, "mirror": e.mirror, "releases": list(e.releases)}
+                           for e in self.entries],
+                "substituted_charts": [{"chart": c, "pinned": p, "rendered": r} for c, p, r in self.substituted],
+                "not_rehosted": [{"image": i, "reason": r} for i, r in self.exceptions]}
+
+    def skopeo_documents(self) -> list[tuple[str, dict]]:
+        """``skopeo sync --src yaml`` source files, one per destination repository namespace.
+
+        ``skopeo sync`` to a ``docker`` destination keeps only the last path component of each
+        image (``path.Base``, without ``--scoped``), so images whose mirror paths differ in their
+        parent (``kubeflow/...`` vs ``kubeflow/katib/...``) need one sync each:
+        ``skopeo sync --src yaml --dest docker <file> <registry>/<namespace>``.
+
+        Returns:
+            ``(destination, document)`` pairs sorted by destination; a document maps each source
+            registry to ``{"images": {path: [tag or digest, ...]}}``.
+        """
+        if self.registry is None:
+            raise ImageError(f"environment {self.env} sets no registry.host: nothing to mirror")
+        groups: dict[str, dict[str, dict[str, set[str]]]] = {}
+        for e in self.entries:
+            ref = parse_image(e.upstream)
+            parent = ref.path.rpartition("/")[0]
+            dest = f"{self.registry}/{parent}" if parent else self.registry
+            versions = groups.setdefault(dest, {}).setdefault(ref.registry, {}).setdefault(ref.path, set())
+            versions.add(ref.digest or ref.tag or "latest")
+        return [(dest, {reg: {"images": {p: sorted(v) for p, v in sorted(imgs.items())}}
+                        for reg, imgs in sorted(groups[dest].items())})
+                for dest in sorted(groups)]
+
+
+def environment_images(env: Any, lock: Any, root: Path, chart_dirs: Iterable[Path], *,
+                       helm: Path | None = None, workdir: Path | None = None) -> tuple[dict[str, set[str]], list]:
+    """Render environment ``env`` offline and return (image → releases referencing it, substitutions).
+
+    Steps: synthesize the stack with a real cdktf App into ``workdir`` (local chart assets are
+    staged there), ``helm template`` every ``helm_release`` with its synthesized values (charts
+    from ``chart_dirs``; kustomize parts rendered from the vendor cache in mode mirror), read
+    the stack's own ``kubernetes_*`` objects, and collect :func:`images_in_objects`.
+
+    Raises:
+        ImageError, SourceError: a chart is missing, Helm failed, or a kustomize base is not vendored.
+    """
+    import json
+    import tempfile
+
+    from kfstack.app import build_app
+    from kfstack.sources.kustomize import render_kustomize
+
+    helm = helm or helm_binary()
+    with tempfile.TemporaryDirectory(prefix="kfstack-images-synth-") as tmp:
+        out = Path(workdir or tmp)
+        app = build_app({env.name: env}, lock, root=root, outdir=str(out))
+        app.synth()
+        stack_dir = out / "stacks" / env.name
+        stack = json.loads((stack_dir / "cdk.tf.json").read_text(encoding="utf-8"))
+
+        parts = {(part.name, pin.chart_version): pin for pin in lock.kustomize for part in pin.charts}
+        rendered_parts: dict[tuple[str, str], list] = {}
+
+        def kustomize_part(chart: str, version: str | None) -> Path | None:
+            pin = parts.get((chart, version))
+            if pin is None:
+                return None
+            key = (pin.name, pin.app_version)
+            if key not in rendered_parts:
+                vendor = root / env.sources.vendor_dir
+                rendered_parts[key] = render_kustomize(pin, vendor, root / "build" / "kustomize" / pin.vendor_name)
+            return next((r.local_path for r in rendered_parts[key] if r.name == chart), None)
+
+        locator = ChartLocator(stack_dir=stack_dir, chart_dirs=tuple(Path(d) for d in chart_dirs),
+                               kustomize=kustomize_part)
+        found: dict[str, set[str]] = {}
+        everything: list[dict] = []
+        for release in releases_in_stack(stack):
+            objects = render_release(helm, release, locator.locate(release))
+            everything += objects
+            for image in set().union(*(images_in_object(o) for o in objects)):
+                found.setdefault(image, set()).add(release.name)
+        for obj in kubernetes_objects(stack):
+            everything.append(obj)
+            for image in images_in_object(obj):
+                found.setdefault(image, set()).add("kfstack")
+        for image in images_in_objects(everything) - set(found):  # composed across releases (MySQL Operator)
+            found[image] = {"(operator)"}
+    return found, list(locator.substituted)
+
+
+def build_inventory(env: Any, lock: Any, root: Path, chart_dirs: Iterable[Path], *,
+                    helm: Path | None = None) -> Inventory:
+    """The image inventory of ``env``: its images rendered without the registry (upstream
+    references), each mapped to its mirror reference by the image policy when ``registry.host``
+    is set. ``kfstack check`` proves the other half: rendering ``env`` as configured yields exactly
+    :attr:`Inventory.pulled`.
+
+    Raises:
+        ImageError, SourceError: see :func:`environment_images`.
+    """
+    registry = env.registry.host if env.registry else None
+    upstream_env = env.model_copy(update={"registry": None}) if registry else env
+    found, substituted = environment_images(upstream_env, lock, root, chart_dirs, helm=helm)
+    entries = tuple(InventoryEntry(upstream=image, mirror=mirror_reference(image, registry) if registry else None,
+                                   releases=tuple(sorted(found[image])))
+                    for image in sorted(found) if image not in NOT_REHOSTABLE)
+    return Inventory(env=env.name, registry=registry, entries=entries,
+                     substituted=tuple(sorted(set(substituted))),
+                     exceptions=tuple((i, NOT_REHOSTABLE[i]) for i in sorted(found) if i in NOT_REHOSTABLE))
+
+
+def skopeo_stream(inventory: Inventory) -> str:
+    """``--format skopeo``: the :meth:`Inventory.skopeo_documents` as one YAML stream.
+
+    Each document is a complete ``skopeo sync --src yaml`` source file, preceded by a comment with
+    its destination and the command; ``kfstack images ENV --format skopeo --out DIR`` writes them as
+    separate files plus ``sync.sh``. Sorted and free of timestamps: the same inventory prints the
+    same bytes.
+    """
+    parts = [f"# kfstack images {inventory.env} --format skopeo: {len(inventory.entries)} image(s) for "
+             f"{inventory.registry}\n"]
+    for i, (dest, doc) in enumerate(inventory.skopeo_documents(), start=1):
+        parts.append(f"---\n# destination: {dest}\n"
+                     f"# skopeo sync --all --preserve-digests --src yaml --dest docker sync-{i:02d}.yaml {dest}\n"
+                     + yaml.safe_dump(doc, sort_keys=True, default_flow_style=False, width=1000))
+    return "".join(parts)
+
+
+def write_skopeo(inventory: Inventory, out_dir: Path) -> list[Path]:
+    """Write ``sync-NN.yaml`` per destination and ``sync.sh`` running ``skopeo sync`` for each into ``out_dir``.
+
+    Returns the files written (``sync.sh`` last).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    lines = ["#!/bin/sh", f"# Fill {inventory.registry} with every image environment {inventory.env} runs "
+             f"(generated by `kfstack images {inventory.env} --format skopeo --out`).",
+             "# Credentials: skopeo login (or --src-authfile/--dest-authfile). Extra skopeo options: $SKOPEO_OPTS.",
+             "set -eu", 'cd "$(dirname "$0")"']
+    for i, (dest, doc) in enumerate(inventory.skopeo_documents(), start=1):
+        f = out_dir / f"sync-{i:02d}.yaml"
+        f.write_text(f"# destination: {dest}\n" + yaml.safe_dump(doc, sort_keys=True, default_flow_style=False,
+                                                                  width=1000), encoding="utf-8")
+        written.append(f)
+        lines.append(f"skopeo sync --all --preserve-digests ${{SKOPEO_OPTS:-}} --src yaml --dest docker {f.name} {dest}")
+    script = out_dir / "sync.sh"
+    script.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    script.chmod(0o755)
+    return [*written, script]
