@@ -61,8 +61,10 @@ def test_namespace_is_psa_labelled(synth_env):
 
 
 def test_disabled_cert_manager_installs_nothing(synth_config):
-    # KServe, Pipelines and Katib need cert-manager (config validation), so they go too.
+    # KServe, Pipelines, Katib and the gateway's TLS certificate need cert-manager (config
+    # validation), so they go too.
     stack = synth_config({"components": {"cert_manager": {"enabled": False}, "kserve": {"enabled": False},
+                                         "istio": {"tls": {"enabled": False}},
                                          "pipelines": {"enabled": False}, "katib": {"enabled": False}}})
     names = {r["name"] for r in resources(stack, "helm_release").values()}
     assert "cert-manager" not in names and "kubeflow-issuer" not in names
