@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the tests need besides the Go-built toolchain: PostgreSQL for
-# tests/integration/test_pg_state.py (a throwaway server on 127.0.0.1, Terraform's pg backend).
+# tests/integration/test_pg_state.py (a throwaway server on 127.0.0.1, Terraform's pg backend),
+# skopeo for the image-sync files.
 # Idempotent: installs only what is missing; needs root (or sudo) only then.
 set -euo pipefail
 
@@ -8,6 +9,9 @@ need=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
 command -v runuser >/dev/null || need+=(util-linux)
+# skopeo: tests/integration/test_images_rendered.py checks `kfstack images --format skopeo` files
+# with the real `skopeo sync --dry-run` (it contacts no registry in dry-run mode).
+command -v skopeo >/dev/null || need+=(skopeo)
 
 if ((${#need[@]} == 0)); then
   echo "ci-packages: nothing to install (postgresql present: $(ls -d /usr/lib/postgresql/*/ | xargs -n1 basename | tr '\n' ' '))"

@@ -155,7 +155,7 @@ def test_skopeo_dry_run_copies_every_image_to_its_mirror_reference(inventories, 
     from kfstack.images import write_skopeo
 
     if shutil.which("skopeo") is None:
-        pytest.skip("skopeo not installed (apt-get install skopeo)")
+        _missing("skopeo not installed (scripts/ci-packages.sh installs it; apt-get install skopeo)")
     prod = inventories["prod"]
     files = write_skopeo(prod, tmp_path)
     copied = set()
