@@ -25,11 +25,11 @@ from kfstack.images import (
     ImageError,
     build_inventory,
     environment_images,
-    helm_binary,
     is_forbidden_source,
     parse_image,
     skopeo_stream,
 )
+from kfstack.check.render import HelmMissing, helm_binary
 from tests.conftest import ROOT
 from tests.toolchain import in_ci
 
@@ -46,8 +46,8 @@ def _missing(reason: str) -> None:
 @pytest.fixture(scope="module")
 def helm() -> Path:
     try:
-        return helm_binary()
-    except ImageError as exc:
+        return Path(helm_binary())
+    except HelmMissing as exc:
         _missing(str(exc))
 
 
