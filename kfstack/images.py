@@ -11,7 +11,8 @@ and rendering with kfstack check's own machinery (:mod:`kfstack.check.stack`,
   :func:`images_in_object` finds in a kustomize-rendered object,
 - ``kfstack images`` / ``kfstack check`` which compare the images of rendered manifests
   (:func:`images_in_objects`) with an environment's inventory (:func:`build_inventory`).
-  ``kfstack check`` renders on its own and calls :func:`images_in_objects` on the result.
+  ``kfstack check`` renders on its own, judges :func:`images_in_objects` of the result and
+  compares :func:`stack_images` of its renders with :func:`build_inventory`.
 
 Reference grammar (the subset Kubernetes accepts, distribution/reference)::
 
@@ -502,15 +503,16 @@ class Inventory:
 
 
 def environment_images(env: Any, lock: Any, root: Path, chart_dirs: Iterable[Path], *,
-                       helm: Path | str | None = None, workdir: Path | None = None
-                       ) -> tuple[dict[str, set[str]], list[tuple[str, str, str]]]:
+                       helm: Path | str | None = None, workdir: Path | None = None,
+                       vendor_dir: Path | None = None) -> tuple[dict[str, set[str]], list[tuple[str, str, str]]]:
     """Render environment ``env`` offline and return (image → releases referencing it, substitutions).
 
     Steps: synthesize the stack with a real cdktf App into ``workdir`` (local chart assets are
     staged there), read it with :func:`kfstack.check.stack.load_stack`, ``helm template`` every
     ``helm_release`` with :func:`kfstack.check.render.render` (charts found by
     :class:`kfstack.check.charts.ChartLocator` in ``chart_dirs``; kustomize parts rendered from
-    the vendor cache in mode mirror; local charts from the stack folder), and collect
+    the vendor cache ``vendor_dir`` (default ``root / env.sources.vendor_dir``) unless a chart
+    folder holds the part at its pinned version; local charts from the stack folder), and collect
     :func:`stack_images`. Substitutions are ``(chart, pinned version, rendered version)``.
 
     Raises:
@@ -534,7 +536,7 @@ def environment_images(env: Any, lock: Any, root: Path, chart_dirs: Iterable[Pat
             return None
         key = (pin.name, pin.app_version)
         if key not in rendered_parts:
-            vendor = root / env.sources.vendor_dir
+            vendor = Path(vendor_dir) if vendor_dir is not None else root / env.sources.vendor_dir
             rendered_parts[key] = render_kustomize(pin, vendor, root / "build" / "kustomize" / pin.vendor_name)
         return next((r.local_path for r in rendered_parts[key] if r.name == chart), None)
 
@@ -550,15 +552,21 @@ def environment_images(env: Any, lock: Any, root: Path, chart_dirs: Iterable[Pat
             if any(PLACEHOLDER in v for v in release.values):
                 raise ImageError(f"{release.address} ({release.name}): values hold Terraform expressions; "
                                  f"kfstack images renders literal values only")
-            chart = release.local_path or kustomize_part(release.chart, release.version)
+            chart = release.local_path
             if chart is None:
                 try:
                     located = locator.locate(release.chart, release.version)
                 except ChartNotFound as exc:
-                    raise ImageError(f"release {release.name}: {exc}") from exc
-                chart = located.path
-                if located.substituted_from is not None:
-                    substituted.append((release.chart, str(release.version), located.version))
+                    located = None
+                    chart = kustomize_part(release.chart, release.version)
+                    if chart is None:
+                        raise ImageError(f"release {release.name}: {exc}") from exc
+                if located is not None and located.substituted_from is not None:
+                    chart = kustomize_part(release.chart, release.version)
+                if chart is None and located is not None:
+                    chart = located.path
+                    if located.substituted_from is not None:
+                        substituted.append((release.chart, str(release.version), located.version))
             try:
                 objects = render(release, chart, helm=helm).objects
             except (RenderError, HelmMissing) as exc:
@@ -569,7 +577,7 @@ def environment_images(env: Any, lock: Any, root: Path, chart_dirs: Iterable[Pat
 
 
 def build_inventory(env: Any, lock: Any, root: Path, chart_dirs: Iterable[Path], *,
-                    helm: Path | None = None) -> Inventory:
+                    helm: Path | str | None = None, vendor_dir: Path | None = None) -> Inventory:
     """The image inventory of ``env``: its images rendered without the registry (upstream
     references), each mapped to its mirror reference by the image policy when ``registry.host``
     is set. ``kfstack check`` proves the other half: rendering ``env`` as configured yields exactly
@@ -580,7 +588,7 @@ def build_inventory(env: Any, lock: Any, root: Path, chart_dirs: Iterable[Path],
     """
     registry = env.registry.host if env.registry else None
     upstream_env = env.model_copy(update={"registry": None}) if registry else env
-    found, substituted = environment_images(upstream_env, lock, root, chart_dirs, helm=helm)
+    found, substituted = environment_images(upstream_env, lock, root, chart_dirs, helm=helm, vendor_dir=vendor_dir)
     entries = tuple(InventoryEntry(upstream=image, mirror=mirror_reference(image, registry) if registry else None,
                                    releases=tuple(sorted(found[image])))
                     for image in sorted(found) if image not in NOT_REHOSTABLE)
