@@ -183,7 +183,7 @@ def images(env: str = typer.Argument(..., help="Environment."),
     from pathlib import Path
 
     from kfstack.app import PROJECT_ROOT, load_all
-    from kfstack.images import ImageError, build_inventory, skopeo_stream, write_skopeo
+    from kfstack.images_inventory import ImageError, build_inventory, skopeo_stream, write_skopeo
 
     if fmt not in ("text", "json", "skopeo"):
         _fail(ValueError(f"--format {fmt!r}: use text, json or skopeo"))

@@ -89,7 +89,7 @@ def check(
                   "(start one with `kfstack cluster up`, or pass --kubeconfig)")
 
     from kfstack.app import PROJECT_ROOT
-    from kfstack.images import build_inventory
+    from kfstack.images_inventory import build_inventory
 
     folders = [*(charts or []), vendor_dir / "charts", vendor_dir / "published"]
 

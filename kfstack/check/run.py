@@ -41,8 +41,8 @@ class CheckOptions:
     ``server``: an API server for dry runs; ``scratch`` allows creating objects
     for real on it (the local control plane) — never on a site's cluster.
     ``progress``: called with one line per release.
-    ``inventory``: ``env config -> kfstack.images.Inventory`` (normally
-    :func:`kfstack.images.build_inventory` over the same chart folders); when
+    ``inventory``: ``env config -> kfstack.images_inventory.Inventory`` (normally
+    :func:`kfstack.images_inventory.build_inventory` over the same chart folders); when
     given, the images of every rendered object are compared with it
     (:func:`inventory_problems`). It may raise ``ImageError``/``SourceError``,
     reported as an image problem.
@@ -258,7 +258,8 @@ def inventory_report(stack: Stack, env, options: CheckOptions, rendered: list[tu
     """The pseudo-line ``(image inventory)``: the environment's rendered images (``rendered``:
     ``(release name, objects)`` already rendered by :func:`check_stack`, plus the stack's own
     ``kubernetes_*`` objects) against ``options.inventory(env)`` (:func:`inventory_problems`)."""
-    from kfstack.images import ImageError, stack_images
+    from kfstack.images import stack_images
+    from kfstack.images_inventory import ImageError
     from kfstack.sources.charts import SourceError
 
     rr = ReleaseReport("inventory", "(image inventory)", "", f"kfstack images {stack.env}")

@@ -213,7 +213,7 @@ def test_check_stack_compares_rendered_images_with_the_inventory(tmp_path, monke
     import kfstack.check.run as run
     from kfstack.check.render import Rendered
     from kfstack.check.stack import HelmRelease, Stack
-    from kfstack.images import Inventory, InventoryEntry
+    from kfstack.images_inventory import Inventory, InventoryEntry
 
     chart = tmp_path / "web"
     (chart / "templates").mkdir(parents=True)
