@@ -183,7 +183,7 @@ def images(env: str = typer.Argument(..., help="Environment."),
     from pathlib import Path
 
     from kfstack.app import PROJECT_ROOT, load_all
-    from kfstack.images import ImageError, build_inventory, skopeo_stream, write_skopeo
+    from kfstack.images_inventory import ImageError, build_inventory, skopeo_stream, write_skopeo
 
     if fmt not in ("text", "json", "skopeo"):
         _fail(ValueError(f"--format {fmt!r}: use text, json or skopeo"))
@@ -222,14 +222,14 @@ def _publish_oci(url: str, vendor_dir: str, names: Optional[List[str]], ca_file:
     from pathlib import Path
 
     from kfstack.app import PROJECT_ROOT
-    from kfstack.images import ImageError, helm_binary
+    from kfstack.check.render import HelmMissing, helm_binary
     from kfstack.sources.lock import load_lock
     from kfstack.sources.publish import publish_repository, push_oci
 
     start = time.perf_counter()
     try:
         lock = load_lock(PROJECT_ROOT / "sources.lock")
-        helm = helm_binary()
+        helm = Path(helm_binary())
         with tempfile.TemporaryDirectory(prefix="kfstack-publish-") as tmp:
             published = publish_repository(lock, PROJECT_ROOT / vendor_dir, PROJECT_ROOT / "build", Path(tmp),
                                            only=names or None)
@@ -243,7 +243,7 @@ def _publish_oci(url: str, vendor_dir: str, names: Optional[List[str]], ca_file:
                 (archives.append(archive) if archive.is_file() else missing.append(pin.archive_name))
             refs = push_oci(archives, url, helm=helm, ca_file=Path(ca_file) if ca_file else None,
                             plain_http=plain_http)
-    except (ConfigError, SourceError, ImageError) as exc:
+    except (ConfigError, SourceError, HelmMissing) as exc:
         _fail(exc)
     for ref in refs:
         err.print(f"pushed {ref}", highlight=False)

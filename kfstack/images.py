@@ -1,15 +1,17 @@
 """Container images: reference parsing, the mirror naming rule, and finding images in manifests.
 
-The first half is pure (no cdktf, no network, no subprocess); the second half renders an
-environment offline with the Helm CLI to build its inventory. Three users:
+Pure: no cdktf, no network, no subprocess. Rendering an environment to build its inventory
+(``kfstack images``) is :mod:`kfstack.images_inventory`. Three users:
 
 - the image policy every construct applies (:class:`kfstack.constructs.core.refs.ImageMirror`
   delegates to :func:`mirror_reference`),
 - render-and-split (:mod:`kfstack.sources.kustomize`) which templates every image string
   :func:`images_in_object` finds in a kustomize-rendered object,
 - ``kfstack images`` / ``kfstack check`` which compare the images of rendered manifests
-  (:func:`images_in_objects`) with an environment's inventory (:func:`build_inventory`).
-  ``kfstack check`` renders on its own and calls :func:`images_in_objects` on the result.
+  (:func:`images_in_objects`) with an environment's inventory
+  (:func:`kfstack.images_inventory.build_inventory`).
+  ``kfstack check`` renders on its own, judges :func:`images_in_objects` of the result and
+  compares :func:`stack_images` of its renders with the inventory.
 
 Reference grammar (the subset Kubernetes accepts, distribution/reference)::
 
@@ -30,7 +32,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import yaml
@@ -385,419 +386,32 @@ def is_forbidden_source(image: str) -> str | None:
     return None
 
 
-# --- rendering an environment and its inventory ----------------------------------------------
-#
-# Everything below shells out to the Helm CLI (``helm template``, never a cluster) and reads
-# charts from local folders; it never touches the network.
-
-HELM_VERSION = "v3.18.4"
-"""Helm CLI the toolchain builds (``scripts/toolchain.sh helm``)."""
-
-KUBE_VERSION = "1.34.0"
-"""Kubernetes version charts are rendered for (Kubeflow 26.03 needs 1.34+)."""
+# --- images of a rendered environment ------------------------------------------------------
 
 
-class ImageError(Exception):
-    """The image inventory cannot be computed (missing chart, Helm failure); the message says what to do."""
+def stack_images(releases: Iterable[tuple[str, Iterable[dict]]], manifests: Iterable[dict] = ()) -> dict[str, set[str]]:
+    """Image → names of what references it, from already rendered objects.
 
+    Args:
+        releases: ``(release name, rendered objects)`` per Helm release.
+        manifests: the stack's own ``kubernetes_*`` objects
+            (:func:`kfstack.check.stack.kubernetes_objects`), attributed to ``kfstack``.
 
-@dataclass(frozen=True)
-class Release:
-    """One ``helm_release`` of a synthesized stack, as ``helm template`` needs it.
-
-    Attributes:
-        address: Terraform logical id (for messages).
-        name, namespace: Helm release name and namespace.
-        chart: chart name (remote) or chart path relative to the stack folder (local asset).
-        version: chart version (remote charts), or None.
-        repository: chart repository / OCI registry URL, or None for a local chart.
-        values: the release's values documents (YAML text).
-        set_names: names of ``set``/``set_sensitive`` entries (rendered with a placeholder).
+    Images only the combination of objects yields (MySQL Operator's server and router images,
+    composed from the operator's Deployment and the InnoDBCluster of another release) are
+    attributed to ``(operator)``. CustomResourceDefinitions are skipped (schemas, not workloads).
     """
-
-    address: str
-    name: str
-    namespace: str
-    chart: str
-    version: str | None
-    repository: str | None
-    values: tuple[str, ...]
-    set_values: tuple[tuple[str, str], ...]
-
-
-_NAMESPACE_TOKEN = re.compile(r"^\$\{(kubernetes_namespace(?:_v1)?)\.([A-Za-z0-9_-]+)\.metadata\[0\]\.name\}$")
-
-
-def _resolve(stack: dict, value: str) -> str:
-    """A namespace reference (``${kubernetes_namespace_v1.<id>.metadata[0].name}``) → the namespace's name."""
-    match = _NAMESPACE_TOKEN.match(value)
-    if match is None:
-        return value
-    resource = stack.get("resource", {}).get(match.group(1), {}).get(match.group(2)) or {}
-    metadata = resource.get("metadata") or {}
-    if isinstance(metadata, list):
-        metadata = metadata[0] if metadata else {}
-    return str(metadata.get("name") or value)
-
-
-def releases_in_stack(stack: dict) -> list[Release]:
-    """The ``helm_release`` resources of a synthesized stack (``cdk.tf.json``), sorted by release name.
-
-    Raises:
-        ImageError: a release's values are a Terraform expression (cannot be rendered offline).
-    """
-    out: list[Release] = []
-    for address, r in sorted((stack.get("resource", {}).get("helm_release") or {}).items()):
-        values = tuple(r.get("values") or ())
-        if any("${" in v for v in values):
-            raise ImageError(f"helm_release.{address} ({r.get('name')}): values hold Terraform expressions; "
-                             f"kfstack images renders literal values only")
-        sets = [(s["name"], str(s.get("value", ""))) for s in (r.get("set") or [])]
-        sets += [(s["name"], "kfstack-images-placeholder") for s in (r.get("set_sensitive") or [])]
-        out.append(Release(address=address, name=r["name"], namespace=_resolve(stack, r.get("namespace", "default")),
-                           chart=r["chart"], version=r.get("version"), repository=r.get("repository") or None,
-                           values=values, set_values=tuple(sets)))
-    return sorted(out, key=lambda rel: rel.name)
-
-
-_TF_RENAMES = {"container": "containers", "init_container": "initContainers"}
-
-
-def _from_terraform(node: Any) -> Any:
-    """A kubernetes provider block (``spec[0].template[0].spec[0].container[]``) in Kubernetes shape."""
-    if isinstance(node, dict):
-        return {_TF_RENAMES.get(k, k): _from_terraform(v) for k, v in node.items()}
-    if isinstance(node, list):
-        if len(node) == 1 and isinstance(node[0], dict) and not any(k in ("name",) for k in node[0]):
-            return _from_terraform(node[0])
-        return [_from_terraform(v) for v in node]
-    return node
-
-
-def kubernetes_objects(stack: dict) -> list[dict]:
-    """Objects a stack creates through ``kubernetes_*`` resources, in the shape :func:`images_in_objects` reads.
-
-    ``kubernetes_config_map_v1`` becomes a ConfigMap (its ``data``); workload resources
-    (``kubernetes_deployment_v1``, ...) keep their spec with ``container`` renamed ``containers``.
-    """
-    out: list[dict] = []
-    for rtype, resources in sorted((stack.get("resource") or {}).items()):
-        if not rtype.startswith("kubernetes_"):
-            continue
-        kind = rtype.removeprefix("kubernetes_").removesuffix("_v1").removesuffix("_v2")
-        for _, r in sorted(resources.items()):
-            if kind == "config_map":
-                out.append({"kind": "ConfigMap", "data": dict(r.get("data") or {})})
-            elif kind in ("deployment", "stateful_set", "daemon_set", "daemonset", "job", "cron_job", "pod"):
-                out.append({"kind": kind, "spec": _from_terraform(r.get("spec"))})
-    return out
-
-
-def helm_binary() -> Path:
-    """The Helm CLI: ``$KFSTACK_HELM``, else ``helm`` on PATH, else the toolchain cache.
-
-    Raises:
-        ImageError: none found (build it with ``bash scripts/toolchain.sh helm``).
-    """
-    import os
-    import shutil
-
-    explicit = os.environ.get("KFSTACK_HELM")
-    if explicit:
-        return Path(explicit)
-    on_path = shutil.which("helm")
-    if on_path:
-        return Path(on_path)
-    cached = Path.home() / ".cache" / "kfstack" / "toolchain" / "helm" / HELM_VERSION / "helm"
-    if cached.is_file():
-        return cached
-    raise ImageError(f"no helm CLI: set KFSTACK_HELM, put helm on PATH, or build Helm {HELM_VERSION} with "
-                     f"`bash scripts/toolchain.sh helm`")
-
-
-@dataclass
-class ChartLocator:
-    """Finds the chart of a release on local disk.
-
-    Attributes:
-        stack_dir: folder of the synthesized stack (local chart assets are relative to it).
-        chart_dirs: folders holding chart archives: Helm repository folders (``index.yaml`` +
-            ``.tgz``, e.g. the site's mirror copy or ``../shared/upstream/charts``) or the vendor
-            cache's ``charts/``; searched in order.
-        kustomize: callable ``(part name, version) -> Path | None`` giving a rendered kustomize
-            part (mode mirror installs them from the mirror by name).
-        substituted: ``(chart, wanted version, used version)`` for charts rendered at another
-            version because the wanted one is absent (reported, never silent).
-    """
-
-    stack_dir: Path
-    chart_dirs: tuple[Path, ...]
-    kustomize: Any = None
-    substituted: list[tuple[str, str, str]] = None  # type: ignore[assignment]
-
-    def __post_init__(self) -> None:
-        self.substituted = []
-
-    def _archives(self, name: str) -> list[tuple[str, Path]]:
-        found: list[tuple[str, Path]] = []
-        for folder in self.chart_dirs:
-            index = folder / "index.yaml"
-            if index.is_file():
-                data = yaml.safe_load(index.read_text(encoding="utf-8")) or {}
-                for entry in (data.get("entries") or {}).get(name) or []:
-                    for url in entry.get("urls") or []:
-                        path = folder / url
-                        if path.is_file():
-                            found.append((str(entry.get("version")), path))
-            for path in sorted(folder.glob(f"{name}-*.tgz")):
-                version = path.name[len(name) + 1:-len(".tgz")]
-                if version[:1].isdigit() or version[:2] in ("v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9"):
-                    found.append((version, path))
-        return found
-
-    def locate(self, release: Release) -> Path:
-        """Local chart (folder or archive) for ``release``.
-
-        Raises:
-            ImageError: not found; names the chart, the version and the folders searched.
-        """
-        if release.repository is None:
-            path = (self.stack_dir / release.chart).resolve()
-            if not path.exists():
-                raise ImageError(f"{release.name}: local chart {release.chart} missing under {self.stack_dir}")
-            return path
-        if self.kustomize is not None:
-            part = self.kustomize(release.chart, release.version)
-            if part is not None:
-                return part
-        archives = self._archives(release.chart)
-        for version, path in archives:
-            if version == release.version:
-                return path
-        if archives:
-            version, path = sorted(archives)[-1]
-            self.substituted.append((release.chart, str(release.version), version))
-            return path
-        where = ", ".join(str(d) for d in self.chart_dirs) or "(none given)"
-        raise ImageError(f"chart {release.chart} {release.version} (release {release.name}) is in none of the chart "
-                         f"folders: {where}; pass --charts DIR (a Helm repository folder or the vendor cache's charts/)")
-
-
-def render_release(helm: Path, release: Release, chart: Path, *, kube_version: str = KUBE_VERSION,
-                   timeout_s: int = 300) -> list[dict]:
-    """``helm template`` of one release, offline; returns its objects (CRDs excluded).
-
-    Raises:
-        ImageError: Helm failed (its message included).
-    """
-    import subprocess
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="kfstack-images-") as tmp:
-        cmd = [str(helm), "template", release.name, str(chart), "--namespace", release.namespace,
-               "--kube-version", kube_version]
-        for i, doc in enumerate(release.values):
-            f = Path(tmp) / f"values-{i}.yaml"
-            f.write_text(doc, encoding="utf-8")
-            cmd += ["--values", str(f)]
-        for name, value in release.set_values:
-            cmd += ["--set-string", f"{name}={value}"]
-        env = {"HOME": tmp, "HELM_CACHE_HOME": f"{tmp}/cache", "HELM_CONFIG_HOME": f"{tmp}/config",
-               "HELM_DATA_HOME": f"{tmp}/data", "PATH": "/usr/bin:/bin", "HTTPS_PROXY": "http://127.0.0.1:9",
-               "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
-        proc = subprocess.run(cmd, capture_output=True, env=env, timeout=timeout_s, check=False, cwd=tmp)
-    if proc.returncode != 0:
-        raise ImageError(f"helm template of release {release.name} ({chart.name}) failed: "
-                         f"{proc.stderr.decode('utf-8', 'replace').strip()[-1500:]}")
-    return [d for d in yaml.safe_load_all(proc.stdout.decode("utf-8")) if isinstance(d, dict)]
-
-
-@dataclass(frozen=True)
-class InventoryEntry:
-    """One image an environment runs: its upstream reference and where the cluster pulls it from.
-
-    ``mirror`` is None when the environment sets no registry (pulled from upstream).
-    ``releases`` names the Helm releases / kfstack resources whose manifests reference it.
-    """
-
-    upstream: str
-    mirror: str | None
-    releases: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Inventory:
-    """Every image of one environment, sorted by upstream reference.
-
-    Attributes:
-        env: environment name.
-        registry: ``registry.host``, or None.
-        entries: one per upstream image.
-        substituted: charts rendered at another version than pinned (absent locally), as
-            ``(chart, pinned, rendered)``.
-    """
-
-    env: str
-    registry: str | None
-    entries: tuple[InventoryEntry, ...]
-    substituted: tuple[tuple[str, str, str], ...] = ()
-    exceptions: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def upstream(self) -> set[str]:
-        return {e.upstream for e in self.entries}
-
-    @property
-    def pulled(self) -> set[str]:
-        """References the cluster pulls: the mirror's when a registry is set, else upstream's."""
-        return {e.mirror or e.upstream for e in self.entries}
-
-    def as_json(self) -> dict:
-        return {"environment": self.env, "registry": self.registry,
-                "images": [{"upstream": e.upstream, "mirror": e.mirror, "releases": list(e.releases)}
-                           for e in self.entries],
-                "substituted_charts": [{"chart": c, "pinned": p, "rendered": r} for c, p, r in self.substituted],
-                "not_rehosted": [{"image": i, "reason": r} for i, r in self.exceptions]}
-
-    def skopeo_documents(self) -> list[tuple[str, dict]]:
-        """``skopeo sync --src yaml`` source files, one per destination repository namespace.
-
-        ``skopeo sync`` to a ``docker`` destination keeps only the last path component of each
-        image (``path.Base``, without ``--scoped``), so images whose mirror paths differ in their
-        parent (``kubeflow/...`` vs ``kubeflow/katib/...``) need one sync each:
-        ``skopeo sync --src yaml --dest docker <file> <registry>/<namespace>``.
-
-        Returns:
-            ``(destination, document)`` pairs sorted by destination; a document maps each source
-            registry to ``{"images": {path: [tag or digest, ...]}}``.
-        """
-        if self.registry is None:
-            raise ImageError(f"environment {self.env} sets no registry.host: nothing to mirror")
-        groups: dict[str, dict[str, dict[str, set[str]]]] = {}
-        for e in self.entries:
-            ref = parse_image(e.upstream)
-            parent = ref.path.rpartition("/")[0]
-            dest = f"{self.registry}/{parent}" if parent else self.registry
-            versions = groups.setdefault(dest, {}).setdefault(ref.registry, {}).setdefault(ref.path, set())
-            versions.add(ref.digest or ref.tag or "latest")
-        return [(dest, {reg: {"images": {p: sorted(v) for p, v in sorted(imgs.items())}}
-                        for reg, imgs in sorted(groups[dest].items())})
-                for dest in sorted(groups)]
-
-
-def environment_images(env: Any, lock: Any, root: Path, chart_dirs: Iterable[Path], *,
-                       helm: Path | None = None, workdir: Path | None = None) -> tuple[dict[str, set[str]], list]:
-    """Render environment ``env`` offline and return (image → releases referencing it, substitutions).
-
-    Steps: synthesize the stack with a real cdktf App into ``workdir`` (local chart assets are
-    staged there), ``helm template`` every ``helm_release`` with its synthesized values (charts
-    from ``chart_dirs``; kustomize parts rendered from the vendor cache in mode mirror), read
-    the stack's own ``kubernetes_*`` objects, and collect :func:`images_in_objects`.
-
-    Raises:
-        ImageError, SourceError: a chart is missing, Helm failed, or a kustomize base is not vendored.
-    """
-    import json
-    import tempfile
-
-    from kfstack.app import build_app
-    from kfstack.sources.kustomize import render_kustomize
-
-    helm = helm or helm_binary()
-    with tempfile.TemporaryDirectory(prefix="kfstack-images-synth-") as tmp:
-        out = Path(workdir or tmp)
-        app = build_app({env.name: env}, lock, root=root, outdir=str(out))
-        app.synth()
-        stack_dir = out / "stacks" / env.name
-        stack = json.loads((stack_dir / "cdk.tf.json").read_text(encoding="utf-8"))
-
-        parts = {(part.name, pin.chart_version): pin for pin in lock.kustomize for part in pin.charts}
-        rendered_parts: dict[tuple[str, str], list] = {}
-
-        def kustomize_part(chart: str, version: str | None) -> Path | None:
-            pin = parts.get((chart, version))
-            if pin is None:
-                return None
-            key = (pin.name, pin.app_version)
-            if key not in rendered_parts:
-                vendor = root / env.sources.vendor_dir
-                rendered_parts[key] = render_kustomize(pin, vendor, root / "build" / "kustomize" / pin.vendor_name)
-            return next((r.local_path for r in rendered_parts[key] if r.name == chart), None)
-
-        locator = ChartLocator(stack_dir=stack_dir, chart_dirs=tuple(Path(d) for d in chart_dirs),
-                               kustomize=kustomize_part)
-        found: dict[str, set[str]] = {}
-        everything: list[dict] = []
-        for release in releases_in_stack(stack):
-            objects = render_release(helm, release, locator.locate(release))
-            everything += objects
-            for image in set().union(*(images_in_object(o) for o in objects)):
-                found.setdefault(image, set()).add(release.name)
-        for obj in kubernetes_objects(stack):
-            everything.append(obj)
-            for image in images_in_object(obj):
-                found.setdefault(image, set()).add("kfstack")
-        for image in images_in_objects(everything) - set(found):  # composed across releases (MySQL Operator)
-            found[image] = {"(operator)"}
-    return found, list(locator.substituted)
-
-
-def build_inventory(env: Any, lock: Any, root: Path, chart_dirs: Iterable[Path], *,
-                    helm: Path | None = None) -> Inventory:
-    """The image inventory of ``env``: its images rendered without the registry (upstream
-    references), each mapped to its mirror reference by the image policy when ``registry.host``
-    is set. ``kfstack check`` proves the other half: rendering ``env`` as configured yields exactly
-    :attr:`Inventory.pulled`.
-
-    Raises:
-        ImageError, SourceError: see :func:`environment_images`.
-    """
-    registry = env.registry.host if env.registry else None
-    upstream_env = env.model_copy(update={"registry": None}) if registry else env
-    found, substituted = environment_images(upstream_env, lock, root, chart_dirs, helm=helm)
-    entries = tuple(InventoryEntry(upstream=image, mirror=mirror_reference(image, registry) if registry else None,
-                                   releases=tuple(sorted(found[image])))
-                    for image in sorted(found) if image not in NOT_REHOSTABLE)
-    return Inventory(env=env.name, registry=registry, entries=entries,
-                     substituted=tuple(sorted(set(substituted))),
-                     exceptions=tuple((i, NOT_REHOSTABLE[i]) for i in sorted(found) if i in NOT_REHOSTABLE))
-
-
-def skopeo_stream(inventory: Inventory) -> str:
-    """``--format skopeo``: the :meth:`Inventory.skopeo_documents` as one YAML stream.
-
-    Each document is a complete ``skopeo sync --src yaml`` source file, preceded by a comment with
-    its destination and the command; ``kfstack images ENV --format skopeo --out DIR`` writes them as
-    separate files plus ``sync.sh``. Sorted and free of timestamps: the same inventory prints the
-    same bytes.
-    """
-    parts = [f"# kfstack images {inventory.env} --format skopeo: {len(inventory.entries)} image(s) for "
-             f"{inventory.registry}\n"]
-    for i, (dest, doc) in enumerate(inventory.skopeo_documents(), start=1):
-        parts.append(f"---\n# destination: {dest}\n"
-                     f"# skopeo sync --all --preserve-digests --src yaml --dest docker sync-{i:02d}.yaml {dest}\n"
-                     + yaml.safe_dump(doc, sort_keys=True, default_flow_style=False, width=1000))
-    return "".join(parts)
-
-
-def write_skopeo(inventory: Inventory, out_dir: Path) -> list[Path]:
-    """Write ``sync-NN.yaml`` per destination and ``sync.sh`` running ``skopeo sync`` for each into ``out_dir``.
-
-    Returns the files written (``sync.sh`` last).
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    lines = ["#!/bin/sh", f"# Fill {inventory.registry} with every image environment {inventory.env} runs "
-             f"(generated by `kfstack images {inventory.env} --format skopeo --out`).",
-             "# Credentials: skopeo login (or --src-authfile/--dest-authfile). Extra skopeo options: $SKOPEO_OPTS.",
-             "set -eu", 'cd "$(dirname "$0")"']
-    for i, (dest, doc) in enumerate(inventory.skopeo_documents(), start=1):
-        f = out_dir / f"sync-{i:02d}.yaml"
-        f.write_text(f"# destination: {dest}\n" + yaml.safe_dump(doc, sort_keys=True, default_flow_style=False,
-                                                                  width=1000), encoding="utf-8")
-        written.append(f)
-        lines.append(f"skopeo sync --all --preserve-digests ${{SKOPEO_OPTS:-}} --src yaml --dest docker {f.name} {dest}")
-    script = out_dir / "sync.sh"
-    script.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    script.chmod(0o755)
-    return [*written, script]
+    found: dict[str, set[str]] = {}
+    everything: list[dict] = []
+    for name, objects in releases:
+        objects = [o for o in objects if isinstance(o, dict) and o.get("kind") != "CustomResourceDefinition"]
+        everything += objects
+        for image in set().union(*(images_in_object(o) for o in objects)):
+            found.setdefault(image, set()).add(name)
+    for obj in manifests:
+        everything.append(obj)
+        for image in images_in_object(obj):
+            found.setdefault(image, set()).add("kfstack")
+    for image in images_in_objects(everything) - set(found):  # composed across releases (MySQL Operator)
+        found[image] = {"(operator)"}
+    return found

@@ -19,7 +19,14 @@ provider embeds, and judged:
 * DaemonSets and operator-managed node plugins that cannot reach the node
   pools they select (taints, labels from the environment's node pools);
 * Helm's 1 MiB release limit, PodDisruptionBudgets that block a drain, and
-  images outside the environment's registry.
+  images outside the environment's registry (every image
+  :func:`kfstack.images.images_in_objects` finds, not only containers';
+  ``auto`` and :data:`kfstack.images.NOT_REHOSTABLE` exempt);
+* the environment's rendered images against its ``kfstack images`` inventory
+  (pseudo-line ``(image inventory)``): an image missing from the inventory
+  is one the site's mirror will not hold. The inventory renders the
+  environment once more without the registry (upstream references); the
+  check's own renders are reused for the rendered side.
 
 Modules: :mod:`.stack` (read the synthesized JSON), :mod:`.charts` (find
 archives), :mod:`.render` (Helm), :mod:`.rules` (checks on rendered objects),

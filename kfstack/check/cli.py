@@ -88,14 +88,23 @@ def check(
         err.print("note: no API server: dry runs, Pod Security and CRD validation are skipped "
                   "(start one with `kfstack cluster up`, or pass --kubeconfig)")
 
+    from kfstack.app import PROJECT_ROOT
+    from kfstack.images_inventory import build_inventory
+
     folders = [*(charts or []), vendor_dir / "charts", vendor_dir / "published"]
+
+    def inventory(env):
+        """``kfstack images ENV`` over the same chart folders and vendor cache (a second, upstream render)."""
+        return build_inventory(env, lock, PROJECT_ROOT, [f.resolve() for f in folders if f.is_dir()],
+                               vendor_dir=vendor_dir.resolve())
+
     reports = []
     for name in envs:
         try:
             reports.append(check_environment(
                 name, loaded[name], out / "stacks" / name / "cdk.tf.json",
                 CheckOptions(chart_dirs=folders, server=server, scratch=is_scratch,
-                             progress=lambda line: err.print(line))))
+                             progress=lambda line: err.print(line), inventory=inventory)))
         except StackError as exc:
             err.print(f"error: {exc}")
             raise typer.Exit(2) from None

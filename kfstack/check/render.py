@@ -40,13 +40,17 @@ class HelmMissing(Exception):
 
 
 def helm_binary() -> str:
-    """``$KFSTACK_HELM`` or ``helm`` on PATH.
+    """The Helm CLI: ``$KFSTACK_HELM``, else ``helm`` on PATH, else the toolchain cache
+    (``~/.cache/kfstack/toolchain/helm/<HELM_VERSION>/helm``).
 
     Raises:
-        HelmMissing: neither exists; names the toolchain command that builds it.
+        HelmMissing: none exists; names the toolchain command that builds it.
     """
     explicit = os.environ.get("KFSTACK_HELM")
     path = explicit or shutil.which("helm")
+    if not explicit and not path:
+        cached = Path.home() / ".cache" / "kfstack" / "toolchain" / "helm" / HELM_VERSION / "helm"
+        path = str(cached) if cached.is_file() else None
     if not path or not Path(path).exists():
         raise HelmMissing("the Helm CLI is not on PATH: build it with `bash scripts/toolchain.sh helm` and "
                           '`eval "$(bash scripts/toolchain.sh env)"`, or set KFSTACK_HELM')
@@ -62,14 +66,15 @@ class Rendered:
 
 
 def render(release: HelmRelease, chart: Path, *, kubeconfig: Path | None = None,
-           api_versions: tuple[str, ...] = (), timeout_s: int = 300) -> Rendered:
-    """``helm template`` of ``release`` from ``chart`` (archive or folder).
+           api_versions: tuple[str, ...] = (), timeout_s: int = 300, helm: str | Path | None = None) -> Rendered:
+    """``helm template`` of ``release`` from ``chart`` (archive or folder) with the Helm CLI ``helm``
+    (default :func:`helm_binary`). ``List`` objects are flattened; CRDs (``crds/``) are included.
 
     Raises:
         RenderError: Helm exited non-zero (schema violation, ``required``, ``fail``, bad template).
         HelmMissing: no Helm CLI.
     """
-    helm = helm_binary()
+    helm = str(helm or helm_binary())
     with tempfile.TemporaryDirectory(prefix="kfstack-check-") as tmp:
         cmd = [helm, "template", release.name, str(chart), "--namespace", release.namespace, "--include-crds"]
         for i, doc in enumerate(release.values):

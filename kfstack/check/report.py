@@ -17,7 +17,7 @@ class Category(str, Enum):
     scheduling = "scheduling"          # a node-level workload cannot reach a pool it must run on
     release_size = "release-size"      # Helm's 1 MiB release record limit
     disruption = "disruption"          # a PodDisruptionBudget blocks every drain
-    image = "image"                    # an image outside the environment's registry
+    image = "image"                    # an image outside the environment's registry or not in its inventory
     chart = "chart"                    # the chart archive cannot be found
 
 

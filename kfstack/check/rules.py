@@ -19,7 +19,7 @@ from typing import Any, Iterable
 import yaml
 
 from kfstack.check.report import Category, Problem
-from kfstack.check.workloads import containers, object_id, pod_spec
+from kfstack.check.workloads import object_id, pod_spec
 
 RELEASE_LIMIT_BYTES = 1024 * 1024
 """Helm stores a release in one Secret; Kubernetes caps a Secret's data at 1 MiB."""
@@ -428,31 +428,86 @@ def disruption_problems(objects: list[dict[str, Any]], namespace: str) -> list[P
     return out
 
 
-def pod_images(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(object id, image) of every container of every workload's pod template."""
-    out: list[tuple[str, str]] = []
-    for obj in objects:
-        spec = pod_spec(obj)
-        if spec is None:
-            continue
-        for c in containers(spec):
-            if c.get("image"):
-                out.append((object_id(obj), str(c["image"])))
-    return out
+AUTO_IMAGE = "auto"
+"""Istio's gateway chart asks the sidecar injector to fill in its own proxy image (istiod values
+``global.hub``/``global.proxy.image``, rehosted there): not an image reference to judge."""
+
+
+def exempt_image(image: str) -> bool:
+    """``auto`` (:data:`AUTO_IMAGE`) or an image kfstack documents it cannot rehost
+    (:data:`kfstack.images.NOT_REHOSTABLE`, each with its reason)."""
+    from kfstack.images import NOT_REHOSTABLE
+
+    return image == AUTO_IMAGE or image in NOT_REHOSTABLE
 
 
 def image_problems(objects: list[dict[str, Any]], registry: str | None, namespace: str) -> list[Problem]:
-    """Images of pod templates that do not come from ``registry`` (when the environment names one)."""
+    """Images the rendered ``objects`` run or make a controller run that do not come from ``registry``
+    (when the environment names one).
+
+    Images are what :func:`kfstack.images.images_in_objects` finds (containers of every kind,
+    ``*_IMAGE`` env vars, ``--*image`` args, ConfigMap-embedded configs, custom resources), one
+    problem per (object, image); images only the combination of objects yields are reported
+    without an object. Exempt: :data:`AUTO_IMAGE` and :data:`kfstack.images.NOT_REHOSTABLE`.
+    """
+    from kfstack.images import images_in_object, images_in_objects
+
     if not registry:
         return []
     prefix = registry.rstrip("/") + "/"
-    out = []
-    for oid, image in pod_images(objects):
-        # "auto": Istio's gateway chart asks the sidecar injector to fill in its own proxy image
-        # (istiod values global.hub/global.proxy.image, rehosted there).
-        if image == "auto":
+    out: list[Problem] = []
+    seen: set[str] = set()
+    for obj in objects:
+        found = images_in_object(obj)
+        seen |= found
+        for image in sorted(found):
+            if not image.startswith(prefix) and not exempt_image(image):
+                out.append(Problem(Category.image, f"image {image} is not from the environment's registry {registry}",
+                                   object_id(obj, namespace)))
+    for image in sorted(images_in_objects(objects) - seen):
+        if not image.startswith(prefix) and not exempt_image(image):
+            out.append(Problem(Category.image, f"image {image} is not from the environment's registry {registry}"))
+    return out
+
+
+def inventory_problems(rendered: dict[str, set[str]], pulled: dict[str, tuple[str, ...]], registry: str | None,
+                       env: str, unrendered: set[str] = frozenset()) -> list[Problem]:
+    """Differences between the images an environment renders and its ``kfstack images`` inventory.
+
+    Args:
+        rendered: image → names of the releases (``kfstack`` for the stack's own objects,
+            ``(operator)`` for composed images) whose rendered objects reference it, as
+            :func:`kfstack.images.stack_images` returns it for the environment as configured.
+        pulled: the inventory's pulled references (mirror reference when a registry is set,
+            else upstream) → releases the inventory attributes them to.
+        registry: ``registry.host``, or None.
+        env: environment name (for the fix in the message).
+        unrendered: releases not rendered (render-only checks of releases whose chart looks up
+            an object); inventory images only they reference are not reported missing.
+
+    Returns:
+        One :class:`Problem` (category image) per image rendered but not in the inventory (the
+        site's mirror lacks it), per inventory image no release renders, and per composed image
+        outside ``registry`` (per-object images outside it are :func:`image_problems`'). Images
+        :func:`exempt_image` are skipped.
+    """
+    out: list[Problem] = []
+    for image in sorted(set(rendered) - set(pulled)):
+        if exempt_image(image):
             continue
-        if not image.startswith(prefix):
-            out.append(Problem(Category.image, f"image {image} is not from the environment's registry {registry}",
-                               oid))
+        where = ", ".join(sorted(rendered[image]))
+        out.append(Problem(Category.image, f"image {image} (from {where}) is missing from the inventory "
+                                           f"(`kfstack images {env}`): the mirror will not have it"))
+    skipped = set(unrendered) | {"(operator)"} if unrendered else set()
+    for image in sorted(set(pulled) - set(rendered)):
+        if exempt_image(image) or (skipped and set(pulled[image]) <= skipped):
+            continue
+        out.append(Problem(Category.image, f"image {image} is in the inventory (`kfstack images {env}`, from "
+                                           f"{', '.join(pulled[image]) or '?'}) but no release renders it"))
+    if registry:
+        prefix = registry.rstrip("/") + "/"
+        for image in sorted(rendered):
+            if rendered[image] == {"(operator)"} and not image.startswith(prefix) and not exempt_image(image):
+                out.append(Problem(Category.image, f"image {image} (composed by an operator) is not from the "
+                                                   f"environment's registry {registry}"))
     return out

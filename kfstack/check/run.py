@@ -15,7 +15,9 @@ from kfstack.check.report import Category, EnvironmentReport, Problem, ReleaseRe
 from kfstack.check.rules import (
     PoolView,
     disruption_problems,
+    exempt_image,
     image_problems,
+    inventory_problems,
     load_chart,
     merged_values,
     canonical,
@@ -39,6 +41,11 @@ class CheckOptions:
     ``server``: an API server for dry runs; ``scratch`` allows creating objects
     for real on it (the local control plane) — never on a site's cluster.
     ``progress``: called with one line per release.
+    ``inventory``: ``env config -> kfstack.images_inventory.Inventory`` (normally
+    :func:`kfstack.images_inventory.build_inventory` over the same chart folders); when
+    given, the images of every rendered object are compared with it
+    (:func:`inventory_problems`). It may raise ``ImageError``/``SourceError``,
+    reported as an image problem.
     """
 
     chart_dirs: list[Path]
@@ -46,6 +53,7 @@ class CheckOptions:
     scratch: bool = False
     progress: Callable[[str], None] = lambda line: None
     extra_notes: list[str] = field(default_factory=list)
+    inventory: Callable[[Any], Any] | None = None
 
 
 def pool_views(env) -> list[PoolView]:
@@ -131,6 +139,8 @@ def check_stack(stack: Stack, env, options: CheckOptions) -> EnvironmentReport:
     api_versions: list[str] = []
     order = stack.install_order()
     deps = _deps(stack)
+    rendered_by_release: list[tuple[str, list[dict[str, Any]]]] = []
+    unrendered: set[str] = set()
     try:
         if server and options.scratch:
             for ns in stack.namespaces():
@@ -158,6 +168,7 @@ def check_stack(stack: Stack, env, options: CheckOptions) -> EnvironmentReport:
                     located = locator.locate(rel.chart, rel.version)
                 except ChartNotFound as exc:
                     rr.problems.append(Problem(Category.chart, str(exc)))
+                    unrendered.add(rel.name)
                     continue
                 path = located.path
                 rr.source = path.name
@@ -167,6 +178,7 @@ def check_stack(stack: Stack, env, options: CheckOptions) -> EnvironmentReport:
                 content = load_chart(path)
             except ValueError as exc:
                 rr.problems.append(Problem(Category.chart, str(exc)))
+                unrendered.add(rel.name)
                 continue
             values = merged_values(rel.values, rel.sets)
             # ---- render
@@ -180,10 +192,13 @@ def check_stack(stack: Stack, env, options: CheckOptions) -> EnvironmentReport:
                     rr.notes.append(f"not verified without a cluster: the chart looks up {missing.group(1)} in "
                                     f"{missing.group(2)}, which the stack creates before it (run with a scratch "
                                     "cluster to render it)")
+                    unrendered.add(rel.name)
                     continue
                 rr.problems.append(Problem(_render_category(str(exc)), str(exc)))
+                unrendered.add(rel.name)
                 continue
             objects = rendered.objects
+            rendered_by_release.append((rel.name, objects))
             rr.objects = len(objects)
             rr.problems.extend(unread_problems(unread_values(rel, path, values, content)))
             rr.problems.extend(scheduling_problems(objects, pools, rel.namespace))
@@ -233,7 +248,37 @@ def check_stack(stack: Stack, env, options: CheckOptions) -> EnvironmentReport:
     finally:
         if server and options.scratch:
             server.cleanup()
+    if options.inventory is not None:
+        report.releases.append(inventory_report(stack, env, options, rendered_by_release, unrendered))
     return report
+
+
+def inventory_report(stack: Stack, env, options: CheckOptions, rendered: list[tuple[str, list[dict[str, Any]]]],
+                     unrendered: set[str]) -> ReleaseReport:
+    """The pseudo-line ``(image inventory)``: the environment's rendered images (``rendered``:
+    ``(release name, objects)`` already rendered by :func:`check_stack`, plus the stack's own
+    ``kubernetes_*`` objects) against ``options.inventory(env)`` (:func:`inventory_problems`)."""
+    from kfstack.images import stack_images
+    from kfstack.images_inventory import ImageError
+    from kfstack.sources.charts import SourceError
+
+    rr = ReleaseReport("inventory", "(image inventory)", "", f"kfstack images {stack.env}")
+    options.progress(f"[inventory] {stack.env}: kfstack images {stack.env}")
+    try:
+        inventory = options.inventory(env)
+    except (ImageError, SourceError) as exc:
+        rr.problems.append(Problem(Category.image, f"the inventory cannot be computed: {exc}"))
+        return rr
+    images = stack_images(rendered, stack.manifests)
+    pulled = {e.mirror or e.upstream: e.releases for e in inventory.entries}
+    rr.objects = 0
+    rr.problems.extend(inventory_problems(images, pulled, inventory.registry, stack.env, unrendered))
+    exempt = sorted(i for i in images if i not in pulled and exempt_image(i))
+    rr.notes.append(f"{len(pulled)} inventory image(s), {len(images)} rendered image(s)"
+                    + (f" ({len(exempt)} exempt: {', '.join(exempt)})" if exempt else ""))
+    if unrendered:
+        rr.notes.append(f"not compared: images only {', '.join(sorted(unrendered))} reference(s) (not rendered)")
+    return rr
 
 
 def check_environment(env_name: str, env, stack_path: Path, options: CheckOptions) -> EnvironmentReport:

@@ -102,6 +102,9 @@ class Stack:
     path: Path
     releases: list[HelmRelease]
     objects: list[TerraformObject]
+    manifests: list[dict[str, Any]] = field(default_factory=list)
+    """The stack's ``kubernetes_*`` resources in Kubernetes shape (:func:`kubernetes_objects`):
+    what the image rules read (``kfstack images``, ``kfstack check``)."""
 
     def install_order(self) -> list[HelmRelease]:
         """Releases in an order that respects every ``depends_on`` (stable: file order otherwise)."""
@@ -147,7 +150,7 @@ def _resolver(resources: dict[str, dict[str, Any]]):
 
 
 def load_stack(path: Path, env: str) -> Stack:
-    """Read ``path`` (a ``cdk.tf.json``).
+    """Read ``path`` (a ``cdk.tf.json``) and :func:`stack_from_document` it.
 
     Raises:
         StackError: the file is missing or is not JSON.
@@ -158,6 +161,13 @@ def load_stack(path: Path, env: str) -> Stack:
         raise StackError(f"{path}: not found; synthesize first (`bash scripts/synth.sh` or `kfstack synth {env}`)") from exc
     except (OSError, ValueError) as exc:
         raise StackError(f"{path}: not a synthesized stack: {exc}") from exc
+    return stack_from_document(doc, path, env)
+
+
+def stack_from_document(doc: dict[str, Any], path: Path, env: str) -> Stack:
+    """The :class:`Stack` of a parsed ``cdk.tf.json`` ``doc``; ``path`` is where it lives (local
+    chart assets are relative to its folder). Namespace/name references are resolved, other
+    Terraform expressions and sensitive sets become :data:`PLACEHOLDER`."""
     resources: dict[str, dict[str, Any]] = doc.get("resource") or {}
     resolve = _resolver(resources)
     stack_dir = path.parent
@@ -189,7 +199,44 @@ def load_stack(path: Path, env: str) -> Stack:
             version=res.get("version") if local is None else _local_chart_version(local),
             local_path=local, values=tuple(resolve(v) for v in res.get("values", [])), sets=sets,
             depends_on=tuple(res.get("depends_on", [])), component=component))
-    return Stack(env=env, path=path, releases=releases, objects=objects)
+    return Stack(env=env, path=path, releases=releases, objects=objects, manifests=kubernetes_objects(doc))
+
+
+_TF_RENAMES = {"container": "containers", "init_container": "initContainers"}
+
+
+def _from_terraform(node: Any) -> Any:
+    """A kubernetes provider block (``spec[0].template[0].spec[0].container[]``) in Kubernetes shape."""
+    if isinstance(node, dict):
+        return {_TF_RENAMES.get(k, k): _from_terraform(v) for k, v in node.items()}
+    if isinstance(node, list):
+        if len(node) == 1 and isinstance(node[0], dict) and not any(k in ("name",) for k in node[0]):
+            return _from_terraform(node[0])
+        return [_from_terraform(v) for v in node]
+    return node
+
+
+def kubernetes_objects(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Objects a parsed stack ``doc`` creates through ``kubernetes_*`` resources, in the shape
+    :func:`kfstack.images.images_in_objects` reads (sorted by resource type, then id).
+
+    ``kubernetes_config_map_v1`` becomes ``{"kind": "ConfigMap", "data": {...}}``; workload
+    resources (``kubernetes_deployment_v1``, ...) become ``{"kind": "deployment", "spec": ...}``
+    with the provider's ``container``/``init_container`` blocks renamed ``containers``/
+    ``initContainers`` and one-element block lists unwrapped. Other kinds carry no images and are
+    left out (their identities are in :attr:`Stack.objects`).
+    """
+    out: list[dict[str, Any]] = []
+    for rtype, resources in sorted((doc.get("resource") or {}).items()):
+        if not rtype.startswith("kubernetes_"):
+            continue
+        kind = rtype.removeprefix("kubernetes_").removesuffix("_v1").removesuffix("_v2")
+        for _, r in sorted(resources.items()):
+            if kind == "config_map":
+                out.append({"kind": "ConfigMap", "data": dict(r.get("data") or {})})
+            elif kind in ("deployment", "stateful_set", "daemon_set", "daemonset", "job", "cron_job", "pod"):
+                out.append({"kind": kind, "spec": _from_terraform(r.get("spec"))})
+    return out
 
 
 def _chart_meta(folder: Path) -> dict[str, Any]:

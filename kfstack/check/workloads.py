@@ -7,7 +7,7 @@ the core API: ``Pod.spec``, ``Deployment.spec.template.spec``,
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 _POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "Pod": ("spec",),
@@ -32,14 +32,6 @@ def pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
     for key in path:
         node = node.get(key) if isinstance(node, dict) else None
     return node if isinstance(node, dict) else None
-
-
-def containers(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every container of a pod spec: init, regular and ephemeral."""
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        for c in spec.get(key) or []:
-            if isinstance(c, dict):
-                yield c
 
 
 def object_id(obj: dict[str, Any], default_namespace: str = "") -> str:

@@ -189,7 +189,7 @@ def push_oci(archives: Iterable[Path], url: str, *, helm: Path, ca_file: Path | 
     Args:
         archives: packaged charts (``.tgz``).
         url: ``oci://`` registry path, e.g. ``oci://registry.internal/charts``.
-        helm: the Helm CLI (``kfstack.images.helm_binary()``).
+        helm: the Helm CLI (``kfstack.check.render.helm_binary()``).
         ca_file: CA bundle for a registry with a private CA.
         plain_http: talk HTTP instead of HTTPS (a local test registry).
 

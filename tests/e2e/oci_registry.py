@@ -78,10 +78,10 @@ class OciRegistry:
 
     def push(self, archives: Iterable[Path]) -> list[str]:
         """``helm push`` chart archives into :attr:`url`; returns the pushed references."""
-        from kfstack.images import helm_binary
+        from kfstack.check.render import helm_binary
         from kfstack.sources.publish import push_oci
 
-        return push_oci(list(archives), self.url, helm=helm_binary(), ca_file=self.ca_file)
+        return push_oci(list(archives), self.url, helm=Path(helm_binary()), ca_file=self.ca_file)
 
     def env(self) -> dict[str, str]:
         """Environment for processes that pull from the registry (tofu and its providers)."""

@@ -19,17 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kfstack.images import (
-    NOT_REHOSTABLE,
-    UPSTREAM_SOURCE_EXCEPTIONS,
-    ImageError,
-    build_inventory,
-    environment_images,
-    helm_binary,
-    is_forbidden_source,
-    parse_image,
-    skopeo_stream,
-)
+from kfstack.images import NOT_REHOSTABLE, UPSTREAM_SOURCE_EXCEPTIONS, is_forbidden_source, parse_image
+from kfstack.images_inventory import build_inventory, environment_images, skopeo_stream
+from kfstack.check.render import HelmMissing, helm_binary
 from tests.conftest import ROOT
 from tests.toolchain import in_ci
 
@@ -46,8 +38,8 @@ def _missing(reason: str) -> None:
 @pytest.fixture(scope="module")
 def helm() -> Path:
     try:
-        return helm_binary()
-    except ImageError as exc:
+        return Path(helm_binary())
+    except HelmMissing as exc:
         _missing(str(exc))
 
 
@@ -152,7 +144,7 @@ def test_skopeo_dry_run_copies_every_image_to_its_mirror_reference(inventories, 
     import re
     import shutil
 
-    from kfstack.images import write_skopeo
+    from kfstack.images_inventory import write_skopeo
 
     if shutil.which("skopeo") is None:
         _missing("skopeo not installed (scripts/ci-packages.sh installs it; apt-get install skopeo)")

@@ -20,6 +20,7 @@ from kfstack.check.rules import (
     PoolView,
     disruption_problems,
     image_problems,
+    inventory_problems,
     load_chart,
     merged_values,
     perturbed,
@@ -154,6 +155,91 @@ def test_images_outside_the_registry_are_reported_for_every_container_kind():
     assert [p.message for p in problems] == [
         "image docker.io/busybox:1.36 is not from the environment's registry registry.internal"]
     assert image_problems([cron], None, "mysql") == []
+
+
+def test_image_rule_sees_what_kfstack_images_finds_and_honours_its_exceptions():
+    """Env-var and arg images, ConfigMap-embedded configs count; `auto` and NOT_REHOSTABLE do not."""
+    from kfstack.images import NOT_REHOSTABLE
+
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ctl", "namespace": "kubeflow"},
+              "spec": {"template": {"spec": {"containers": [
+                  {"name": "c", "image": "registry.internal/kubeflow/ctl:1",
+                   "env": [{"name": "V2_LAUNCHER_IMAGE", "value": "ghcr.io/kubeflow/launcher:2.16.0"}],
+                   "args": ["--executor-image", "quay.io/argoproj/argoexec:v3.7.3"]},
+                  {"name": "istio-proxy", "image": "auto"}]}}}}
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "kserve"},
+              "data": {"storageInitializer": json.dumps({"image": "kserve/storage-initializer:v0.16.0"}),
+                       "localModel": json.dumps({"defaultJobImage": next(iter(NOT_REHOSTABLE))})}}
+    problems = image_problems([deploy, config], "registry.internal", "kubeflow")
+    assert sorted((p.obj, p.message.split()[1]) for p in problems) == [
+        ("ConfigMap/kserve/cfg", "kserve/storage-initializer:v0.16.0"),
+        ("Deployment/kubeflow/ctl", "ghcr.io/kubeflow/launcher:2.16.0"),
+        ("Deployment/kubeflow/ctl", "quay.io/argoproj/argoexec:v3.7.3")]
+    assert all(p.category is Category.image for p in problems)
+
+
+def test_inventory_comparison_reports_missing_extra_and_outside_images():
+    rendered = {"registry.internal/a:1": {"web"}, "registry.internal/b:2": {"web", "kfstack"},
+                "registry.internal/new:3": {"api"},                     # rendered, not in the inventory
+                "container-registry.oracle.com/mysql/community-server:9.5.0": {"(operator)"},  # composed, outside
+                "auto": {"gateway"}}
+    pulled = {"registry.internal/a:1": ("web",), "registry.internal/b:2": ("kfstack", "web"),
+              "registry.internal/gone:4": ("old",),                     # in the inventory, rendered by nothing
+              "registry.internal/mysql/community-server:9.5.0": ("(operator)",)}
+    problems = inventory_problems(rendered, pulled, "registry.internal", "prod")
+    messages = [p.message for p in problems]
+    assert all(p.category is Category.image for p in problems)
+    assert any("registry.internal/new:3 (from api) is missing from the inventory (`kfstack images prod`)" in m
+               for m in messages)
+    assert any("registry.internal/gone:4 is in the inventory" in m and "no release renders it" in m for m in messages)
+    assert any("community-server:9.5.0 (composed by an operator) is not from the environment's registry" in m
+               for m in messages)
+    assert not any("auto" in m.split()[1] for m in messages)
+    assert len(problems) == 5  # + the composed image missing from the inventory, + the inventory's mirror copy unrendered
+    # identical sets: nothing to report
+    same = {"registry.internal/a:1": {"web"}}
+    assert inventory_problems(same, {"registry.internal/a:1": ("web",)}, "registry.internal", "prod") == []
+    # an inventory image only an unrendered release references is not reported missing
+    assert inventory_problems({}, {"registry.internal/x:1": ("mysql-innodbcluster",)}, "registry.internal", "prod",
+                              unrendered={"mysql-innodbcluster"}) == []
+    assert len(inventory_problems({}, {"registry.internal/x:1": ("web",)}, "registry.internal", "prod",
+                                  unrendered={"mysql-innodbcluster"})) == 1
+
+
+def test_check_stack_compares_rendered_images_with_the_inventory(tmp_path, monkeypatch):
+    """check_stack reuses the objects it rendered (no second render) and adds an (image inventory) line."""
+    from types import SimpleNamespace
+
+    import kfstack.check.run as run
+    from kfstack.check.render import Rendered
+    from kfstack.check.stack import HelmRelease, Stack
+    from kfstack.images_inventory import Inventory, InventoryEntry
+
+    chart = tmp_path / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 1.0.0\n")
+    (chart / "values.yaml").write_text("{}\n")
+    rel = HelmRelease("helm_release.web", "web", "apps", "web", None, "1.0.0", chart, (), (), (), "")
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "apps"},
+              "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "registry.internal/web:1"}]}}}}
+    renders = []
+    monkeypatch.setattr(run, "render", lambda r, path, **kw: renders.append(r.name) or Rendered([deploy], "x"))
+    manifests = [{"kind": "deployment", "spec": {"template": {"spec": {"containers": [
+        {"name": "k", "image": "registry.internal/kfstack/tool:2"}]}}}}]
+    stack = Stack("prod", tmp_path / "cdk.tf.json", [rel], [], manifests)
+    env = SimpleNamespace(node_pools=[], registry=SimpleNamespace(host="registry.internal"))
+
+    def inventory(images):
+        return lambda e: Inventory("prod", "registry.internal", tuple(
+            InventoryEntry(i.replace("registry.internal/", "docker.io/"), i, ("web",)) for i in images))
+
+    ok = run.check_stack(stack, env, run.CheckOptions([], inventory=inventory(
+        ["registry.internal/web:1", "registry.internal/kfstack/tool:2"])))
+    assert ok.problems == 0 and ok.releases[-1].name == "(image inventory)"
+    assert renders == ["web"] * len(renders) and len(renders) >= 1
+    short = run.check_stack(stack, env, run.CheckOptions([], inventory=inventory(["registry.internal/web:1"])))
+    assert [p.message.split()[1] for p in short.releases[-1].problems] == ["registry.internal/kfstack/tool:2"]
+    assert "missing from the inventory" in short.releases[-1].problems[0].message
 
 
 def test_release_size_limit():

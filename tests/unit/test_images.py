@@ -117,7 +117,7 @@ def test_executor_image_with_equals_and_secrets_are_ignored():
 
 
 def test_skopeo_documents_group_by_destination_namespace():
-    from kfstack.images import Inventory, InventoryEntry, skopeo_stream
+    from kfstack.images_inventory import Inventory, InventoryEntry, skopeo_stream
 
     entries = tuple(InventoryEntry(upstream=u, mirror=mirror_reference(u, "registry.internal"), releases=("r",))
                     for u in ("ghcr.io/kubeflow/kfp-api-server:2.16.0", "ghcr.io/kubeflow/katib/katib-ui:v0.19.0",
