@@ -61,18 +61,11 @@ from typing import Any
 
 from kfstack.drift import read_state, state_releases, tofu_binary, tofu_env
 from kfstack.helmstore import PENDING, list_releases, live_get, set_status, uninstall
+from kfstack.kube_resources import CLUSTER_SCOPED, RESOURCE_KINDS
 
-KINDS = {
-    "kubernetes_namespace_v1": ("v1", "Namespace"),
-    "kubernetes_priority_class_v1": ("scheduling.k8s.io/v1", "PriorityClass"),
-    "kubernetes_config_map_v1": ("v1", "ConfigMap"),
-    "kubernetes_secret_v1": ("v1", "Secret"),
-    "kubernetes_service_v1": ("v1", "Service"),
-    "kubernetes_service_account_v1": ("v1", "ServiceAccount"),
-    "kubernetes_deployment_v1": ("apps/v1", "Deployment"),
-    "kubernetes_storage_class_v1": ("storage.k8s.io/v1", "StorageClass"),
-}
-"""kubernetes provider resource types kfstack uses → (apiVersion, kind); import ids are ``ns/name`` or ``name``."""
+KINDS = RESOURCE_KINDS
+"""kubernetes provider resource types kfstack uses → (apiVersion, kind) (:mod:`kfstack.kube_resources`)."""
+
 
 _REF = re.compile(r"^\$\{([\w-]+)\.([\w-]+)\.metadata\[0\]\.name\}$")
 
@@ -121,7 +114,7 @@ def untracked_objects(config: dict[str, Any], state: dict[str, Any], api_client)
             name, ns = _resolve(meta.get("name"), config), _resolve(meta.get("namespace"), config)
             if name is None or ("namespace" in meta and ns is None):
                 continue
-            if kind != "Namespace" and kind != "PriorityClass" and kind != "StorageClass":
+            if kind not in CLUSTER_SCOPED:
                 ns = ns or "default"
             if live_get(dyn, api_version, kind, name, ns) is not None:
                 out.append((addr, f"{ns}/{name}" if ns else name))

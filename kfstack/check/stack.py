@@ -16,24 +16,13 @@ from typing import Any
 
 import yaml
 
+from kfstack.kube_resources import RESOURCE_KINDS
+
 PLACEHOLDER = "kfstack-check-placeholder"
 """Stand-in for a value known only at apply time (a generated password, a sensitive set)."""
 
 _REF = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.metadata\[0\]\.(name|namespace)\}")
 _ANY_REF = re.compile(r"\$\{[^}]*\}")
-
-# kubernetes_<kind>_v1 resource type → (apiVersion, kind) of the object it manages.
-_KUBE_TYPES = {
-    "kubernetes_namespace_v1": ("v1", "Namespace"),
-    "kubernetes_secret_v1": ("v1", "Secret"),
-    "kubernetes_config_map_v1": ("v1", "ConfigMap"),
-    "kubernetes_service_v1": ("v1", "Service"),
-    "kubernetes_service_account_v1": ("v1", "ServiceAccount"),
-    "kubernetes_persistent_volume_claim_v1": ("v1", "PersistentVolumeClaim"),
-    "kubernetes_deployment_v1": ("apps/v1", "Deployment"),
-    "kubernetes_priority_class_v1": ("scheduling.k8s.io/v1", "PriorityClass"),
-}
-
 
 class StackError(Exception):
     """The stack file is missing or not a synthesized kfstack stack."""
@@ -173,7 +162,7 @@ def stack_from_document(doc: dict[str, Any], path: Path, env: str) -> Stack:
     stack_dir = path.parent
 
     objects: list[TerraformObject] = []
-    for rtype, (api_version, kind) in _KUBE_TYPES.items():
+    for rtype, (api_version, kind) in RESOURCE_KINDS.items():
         for rid, res in sorted(resources.get(rtype, {}).items()):
             m = res.get("metadata") or {}
             m = m[0] if isinstance(m, list) and m else m

@@ -58,3 +58,13 @@ Lock Info:
     hint = lock_hint(out, "cdktf.out/stacks/local")
     assert "tofu -chdir=cdktf.out/stacks/local force-unlock -force 0e2d1c4f-8d3e-3bb2-7f0e-0c3a1c6c2a11" in hint
     assert lock_hint("Plan: 1 to add", ".") is None
+
+
+def test_recover_knows_every_kubernetes_resource_type_the_stacks_create(synth_env):
+    """An interrupted apply can leave any of them behind untracked: recover must be able to import each."""
+    from kfstack.recover import KINDS
+
+    adopting = {"kubernetes_default_service_account_v1"}  # adopts the namespace's own ServiceAccount
+    for env in ("dev", "staging", "prod", "local"):
+        types = {t for t in synth_env(env)["resource"] if t.startswith("kubernetes_")}
+        assert types - adopting <= set(KINDS), (env, sorted(types - adopting - set(KINDS)))
