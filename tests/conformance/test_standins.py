@@ -14,45 +14,23 @@ import pytest
 import yaml
 
 from kfstack.check.charts import ChartLocator
+from kfstack.check.render import render
 from kfstack.check.rules import load_chart
+from kfstack.check.stack import HelmRelease
 from tests.fixtures.standin_charts import CRDS, chart_files, charts_of
 from kfstack.sources.lock import load_lock
 from tests.conftest import ROOT
 
 
 def _real_crds(archive: Path) -> set[tuple[str, str, str, str]]:
-    content = load_chart(archive)
+    """(group, kind, plural, scope) of every CRD the real chart installs (``helm template --include-crds``)."""
+    release = HelmRelease(address="", name="standin-probe", namespace="default", chart=archive.name, repository=None,
+                          version=None, local_path=None, values=(), sets=(), depends_on=(), component="")
     out = set()
-    for name, data in content.files.items():
-        if not name.endswith((".yaml", ".yml")) or "templates/" not in name and "crds/" not in name:
-            continue
-        text = data.decode("utf-8", "replace")
-        if "CustomResourceDefinition" not in text:
-            continue
-        for doc in text.split("\n---"):
-            if "kind: CustomResourceDefinition" not in doc:
-                continue
-            try:
-                obj = yaml.safe_load(doc.replace("{{", "#{{"))
-            except yaml.YAMLError:
-                continue
-            spec = (obj or {}).get("spec") or {}
-            names = spec.get("names") or {}
-            if spec.get("group") and names.get("kind"):
-                out.add((spec["group"], names["kind"], names.get("plural", ""), spec.get("scope", "")))
-    for sub in content.subcharts.values():
-        for name, data in sub.files.items():
-            text = data.decode("utf-8", "replace")
-            for doc in text.split("\n---"):
-                if "kind: CustomResourceDefinition" in doc:
-                    try:
-                        obj = yaml.safe_load(doc.replace("{{", "#{{")) or {}
-                    except yaml.YAMLError:
-                        continue
-                    spec = obj.get("spec") or {}
-                    names = spec.get("names") or {}
-                    if spec.get("group") and names.get("kind"):
-                        out.add((spec["group"], names["kind"], names.get("plural", ""), spec.get("scope", "")))
+    for obj in render(release, archive).objects:
+        if obj.get("kind") == "CustomResourceDefinition":
+            spec = obj["spec"]
+            out.add((spec["group"], spec["names"]["kind"], spec["names"]["plural"], spec["scope"]))
     return out
 
 
@@ -73,7 +51,7 @@ def test_every_standin_names_its_real_chart_and_claims_only_its_values_keys(loca
 
 
 @pytest.mark.parametrize("chart", sorted(CRDS))
-def test_standin_crds_exist_in_the_real_chart(chart, locator):
+def test_standin_crds_exist_in_the_real_chart(chart, locator, helm):
     real = _real_crds(locator.locate(chart, None).path)
     missing = [c for c in CRDS[chart] if c not in real]
     assert not missing, f"stand-in {chart} claims CRDs the real chart does not install: {missing}"
