@@ -157,30 +157,40 @@ done_() { log "$1: built in $((SECONDS - T0))s -> $2"; }
 hit() { log "$1: cached -> $2"; }
 
 # -------------------------------------------------------------------- tofu --
-build_tofu() {
-  local name="tofu $TOFU_VERSION" key="tofu v$TOFU_VERSION recipe $RECIPE"
-  if system_tofu; then log "$name: skipped (KFSTACK_USE_SYSTEM_TOFU=1)"; return; fi
-  if cached "$TOFU_DIR" "$key" tofu; then hit "$name" "$TOFU_DIR/tofu"; return; fi
+# go_tool TOOL DIR MODULE VERSION PACKAGE LDFLAGS EXPECT VERSION-ARGS...: build one command
+# of a Go module the standard way (wrapper module repeating upstream's replaces, -trimpath,
+# -s -w plus LDFLAGS, where @HASH@ becomes the module's commit), check that
+# `TOOL VERSION-ARGS...` prints something matching the glob EXPECT, and cache it in DIR
+# (key: "TOOL VERSION recipe N").
+go_tool() {
+  local tool=$1 dir=$2 module=$3 version=$4 pkg=$5 ldflags=$6 expect=$7; shift 7
+  local name="$tool $version" key="$tool $version recipe $RECIPE"
+  if cached "$dir" "$key" "$tool"; then hit "$name" "$dir/$tool"; return; fi
   begin "$name"
-  STEP="tofu: download github.com/opentofu/opentofu@v$TOFU_VERSION"
-  moddl "github.com/opentofu/opentofu@v$TOFU_VERSION"
-  STEP="tofu: write wrapper module"
-  wrapper "tofu-$TOFU_VERSION" github.com/opentofu/opentofu "v$TOFU_VERSION"
-  local tmp=$TOFU_DIR.tmp.$$
+  STEP="$tool: download $module@$version"
+  moddl "$module@$version"
+  STEP="$tool: write wrapper module"
+  wrapper "$tool-${version#v}" "$module" "$version"
+  local tmp=$dir.tmp.$$
   rm -rf "$tmp" && mkdir -p "$tmp"
-  STEP="tofu: go build github.com/opentofu/opentofu/cmd/tofu"
-  # version.dev=no is what OpenTofu's release build sets: `tofu version`
-  # then prints the embedded VERSION without a "-dev" suffix.
-  (cd "$WRAP" && "$GO" build -p "$JOBS" -trimpath \
-    -ldflags "-s -w -X github.com/opentofu/opentofu/version.dev=no" \
-    -o "$tmp/tofu" github.com/opentofu/opentofu/cmd/tofu)
-  STEP="tofu: check version"
-  local v; v=$("$tmp/tofu" version 2>/dev/null)
-  [[ $v == "OpenTofu v$TOFU_VERSION"$'\n'* ]] || die "tofu version says: ${v%%$'\n'*}"
-  finish "$TOFU_DIR" "$key" "$tmp"
-  done_ "$name" "$TOFU_DIR/tofu"
+  STEP="$tool: go build $pkg"
+  (cd "$WRAP" && "$GO" build -p "$JOBS" -trimpath -ldflags "-s -w ${ldflags//@HASH@/$MOD_HASH}" \
+    -o "$tmp/$tool" "$pkg")
+  STEP="$tool: check version"
+  local v; v=$("$tmp/$tool" "$@" 2>/dev/null)
+  # shellcheck disable=SC2053 # EXPECT is a glob
+  [[ $v == $expect ]] || die "$tool $* says: ${v%%$'\n'*}"
+  finish "$dir" "$key" "$tmp"
+  done_ "$name" "$dir/$tool"
 }
 
+build_tofu() {
+  if system_tofu; then log "tofu $TOFU_VERSION: skipped (KFSTACK_USE_SYSTEM_TOFU=1)"; return; fi
+  # version.dev=no is what OpenTofu's release build sets: `tofu version` then prints the
+  # embedded VERSION without a "-dev" suffix.
+  go_tool tofu "$TOFU_DIR" github.com/opentofu/opentofu "v$TOFU_VERSION" github.com/opentofu/opentofu/cmd/tofu \
+    "-X github.com/opentofu/opentofu/version.dev=no" "OpenTofu v$TOFU_VERSION"$'\n'"*" version
+}
 # --------------------------------------------------------------- providers --
 # find_provider_git TYPE COMMIT: a local git repository (under
 # $KFSTACK_PROVIDER_SRC) that holds COMMIT.
@@ -382,72 +392,25 @@ build_etcd() {
 
 # -------------------------------------------------------------------- kwok --
 build_kwok() {
-  local name="kwok v$KWOK_VERSION" key="kwok v$KWOK_VERSION recipe $RECIPE"
-  if cached "$KWOK_DIR" "$key" kwok; then hit "$name" "$KWOK_DIR/kwok"; return; fi
-  begin "$name"
-  STEP="kwok: download sigs.k8s.io/kwok@v$KWOK_VERSION"
-  moddl "sigs.k8s.io/kwok@v$KWOK_VERSION"
-  STEP="kwok: write wrapper module"
-  wrapper "kwok-$KWOK_VERSION" sigs.k8s.io/kwok "v$KWOK_VERSION"
-  local tmp=$KWOK_DIR.tmp.$$
-  rm -rf "$tmp" && mkdir -p "$tmp"
-  STEP="kwok: go build sigs.k8s.io/kwok/cmd/kwok"
-  (cd "$WRAP" && "$GO" build -p "$JOBS" -trimpath \
-    -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION" \
-    -o "$tmp/kwok" sigs.k8s.io/kwok/cmd/kwok)
-  STEP="kwok: check version"
-  local v; v=$("$tmp/kwok" --version)
-  [[ $v == *"$KWOK_VERSION"* ]] || die "kwok --version says: $v"
-  finish "$KWOK_DIR" "$key" "$tmp"
-  done_ "$name" "$KWOK_DIR/kwok"
+  go_tool kwok "$KWOK_DIR" sigs.k8s.io/kwok "v$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok \
+    "-X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION" "*$KWOK_VERSION*" --version
 }
-
 # -------------------------------------------------------------------- helm --
 build_helm() {
-  local name="helm v$HELM_VERSION" key="helm v$HELM_VERSION recipe $RECIPE"
-  if cached "$HELM_DIR" "$key" helm; then hit "$name" "$HELM_DIR/helm"; return; fi
-  begin "$name"
-  STEP="helm: download helm.sh/helm/v3@v$HELM_VERSION"
-  moddl "helm.sh/helm/v3@v$HELM_VERSION"
-  STEP="helm: write wrapper module"
-  wrapper "helm-$HELM_VERSION" helm.sh/helm/v3 "v$HELM_VERSION"
-  local tmp=$HELM_DIR.tmp.$$
-  rm -rf "$tmp" && mkdir -p "$tmp"
-  STEP="helm: go build helm.sh/helm/v3/cmd/helm"
   # The ldflags of upstream's Makefile for a release build.
-  (cd "$WRAP" && "$GO" build -p "$JOBS" -trimpath \
-    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitCommit=$MOD_HASH -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
-    -o "$tmp/helm" helm.sh/helm/v3/cmd/helm)
-  STEP="helm: check version"
-  local v; v=$("$tmp/helm" version --template '{{.Version}}')
-  [[ $v == "v$HELM_VERSION" ]] || die "helm version says: $v"
-  finish "$HELM_DIR" "$key" "$tmp"
-  done_ "$name" "$HELM_DIR/helm"
+  local v=helm.sh/helm/v3/internal/version
+  go_tool helm "$HELM_DIR" helm.sh/helm/v3 "v$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
+    "-X $v.version=v$HELM_VERSION -X $v.gitCommit=@HASH@ -X $v.gitTreeState=clean" "v$HELM_VERSION" \
+    version --template '{{.Version}}'
 }
-
 # ---------------------------------------------------------------- registry --
 build_registry() {
-  local name="registry v$REGISTRY_VERSION" key="registry v$REGISTRY_VERSION recipe $RECIPE"
-  if cached "$REGISTRY_DIR" "$key" registry; then hit "$name" "$REGISTRY_DIR/registry"; return; fi
-  begin "$name"
-  STEP="registry: download github.com/distribution/distribution/v3@v$REGISTRY_VERSION"
-  moddl "github.com/distribution/distribution/v3@v$REGISTRY_VERSION"
-  STEP="registry: write wrapper module"
-  wrapper "registry-$REGISTRY_VERSION" github.com/distribution/distribution/v3 "v$REGISTRY_VERSION"
-  local tmp=$REGISTRY_DIR.tmp.$$
-  rm -rf "$tmp" && mkdir -p "$tmp"
-  STEP="registry: go build github.com/distribution/distribution/v3/cmd/registry"
   # upstream's Makefile stamps version.version / version.revision the same way.
-  (cd "$WRAP" && "$GO" build -p "$JOBS" -trimpath \
-    -ldflags "-s -w -X github.com/distribution/distribution/v3/version.version=v$REGISTRY_VERSION -X github.com/distribution/distribution/v3/version.revision=$MOD_HASH" \
-    -o "$tmp/registry" github.com/distribution/distribution/v3/cmd/registry)
-  STEP="registry: check version"
-  local v; v=$("$tmp/registry" --version)
-  [[ $v == *"v$REGISTRY_VERSION"* ]] || die "registry --version says: $v"
-  finish "$REGISTRY_DIR" "$key" "$tmp"
-  done_ "$name" "$REGISTRY_DIR/registry"
+  local v=github.com/distribution/distribution/v3/version
+  go_tool registry "$REGISTRY_DIR" github.com/distribution/distribution/v3 "v$REGISTRY_VERSION" \
+    github.com/distribution/distribution/v3/cmd/registry \
+    "-X $v.version=v$REGISTRY_VERSION -X $v.revision=@HASH@" "*v$REGISTRY_VERSION*" --version
 }
-
 # --------------------------------------------------------------------- env --
 print_env() {
   local path=() d

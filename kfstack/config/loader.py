@@ -102,6 +102,14 @@ class _BoundedLoader(yaml.SafeLoader):
             self._path.pop()
 
 
+
+def _shown(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` when inside it (how error messages name files), else as given."""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
 def _expanded_sizes(root: yaml.Node) -> dict[int, int]:
     """Number of values under each node (by ``id``) with aliases expanded, without expanding them.
 
@@ -381,10 +389,7 @@ def load_environment(env_dir: Path, name: str, *, display_root: Path | None = No
     root = display_root or env_dir.parent
 
     def show(p: Path) -> str:
-        try:
-            return str(p.relative_to(root))
-        except ValueError:
-            return str(p)
+        return _shown(p, root)
 
     docs: list[_Doc] = []
     problems: list[Problem] = []
@@ -466,10 +471,7 @@ def load_environments(env_dir: Path, names: Iterable[str] | None = None, *,
     root = display_root or env_dir.parent
 
     def show(p: Path) -> str:
-        try:
-            return str(p.relative_to(root))
-        except ValueError:
-            return str(p)
+        return _shown(p, root)
 
     problems: list[Problem] = []
     if names is None:  # a .yml file is never read: say so instead of ignoring it
