@@ -447,26 +447,23 @@ def image_problems(objects: list[dict[str, Any]], registry: str | None, namespac
 
     Images are what :func:`kfstack.images.images_in_objects` finds (containers of every kind,
     ``*_IMAGE`` env vars, ``--*image`` args, ConfigMap-embedded configs, custom resources), one
-    problem per (object, image); images only the combination of objects yields are reported
-    without an object. Exempt: :data:`AUTO_IMAGE` and :data:`kfstack.images.NOT_REHOSTABLE`.
+    problem per (object, image). Images an operator composes from objects of several releases
+    (MySQL Operator's server/router images: its Deployment's env + the InnoDBCluster) are judged
+    once per environment over all rendered objects (:func:`inventory_problems`), never from one
+    release alone, where the operator's settings are not visible. Exempt: :data:`AUTO_IMAGE` and
+    :data:`kfstack.images.NOT_REHOSTABLE`.
     """
-    from kfstack.images import images_in_object, images_in_objects
+    from kfstack.images import images_in_object
 
     if not registry:
         return []
     prefix = registry.rstrip("/") + "/"
     out: list[Problem] = []
-    seen: set[str] = set()
     for obj in objects:
-        found = images_in_object(obj)
-        seen |= found
-        for image in sorted(found):
+        for image in sorted(images_in_object(obj)):
             if not image.startswith(prefix) and not exempt_image(image):
                 out.append(Problem(Category.image, f"image {image} is not from the environment's registry {registry}",
                                    object_id(obj, namespace)))
-    for image in sorted(images_in_objects(objects) - seen):
-        if not image.startswith(prefix) and not exempt_image(image):
-            out.append(Problem(Category.image, f"image {image} is not from the environment's registry {registry}"))
     return out
 
 

@@ -16,21 +16,34 @@ import yaml
 from kfstack.check.charts import ChartLocator
 from kfstack.check.render import render
 from kfstack.check.rules import load_chart
-from kfstack.check.stack import HelmRelease
+from kfstack.check.stack import HelmRelease, load_stack
 from tests.fixtures.standin_charts import CRDS, chart_files, charts_of
 from kfstack.sources.lock import load_lock
 from tests.conftest import ROOT
 
 
-def _real_crds(archive: Path) -> set[tuple[str, str, str, str]]:
-    """(group, kind, plural, scope) of every CRD the real chart installs (``helm template --include-crds``)."""
-    release = HelmRelease(address="", name="standin-probe", namespace="default", chart=archive.name, repository=None,
-                          version=None, local_path=None, values=(), sets=(), depends_on=(), component="")
+def _real_crds(archive: Path, installed: HelmRelease | None) -> set[tuple[str, str, str, str]]:
+    """(group, kind, plural, scope) of every CRD the real chart installs (``helm template --include-crds``),
+    rendered with the values kfstack installs it with (``installed``) when an environment uses it."""
+    release = installed or HelmRelease(address="", name="standin-probe", namespace="standin-probe",
+                                       chart=archive.name, repository=None, version=None, local_path=None,
+                                       values=(), sets=(), depends_on=(), component="")
     out = set()
     for obj in render(release, archive).objects:
         if obj.get("kind") == "CustomResourceDefinition":
             spec = obj["spec"]
             out.add((spec["group"], spec["names"]["kind"], spec["names"]["plural"], spec["scope"]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def installed(synthesized) -> dict[str, HelmRelease]:
+    """Chart name → the first release (dev, local, staging, prod) that installs it, as synthesized."""
+    out: dict[str, HelmRelease] = {}
+    for env in ("dev", "local", "staging", "prod"):
+        for release in load_stack(synthesized / "stacks" / env / "cdk.tf.json", env).releases:
+            if release.local_path is None:
+                out.setdefault(release.chart, release)
     return out
 
 
@@ -51,7 +64,7 @@ def test_every_standin_names_its_real_chart_and_claims_only_its_values_keys(loca
 
 
 @pytest.mark.parametrize("chart", sorted(CRDS))
-def test_standin_crds_exist_in_the_real_chart(chart, locator, helm):
-    real = _real_crds(locator.locate(chart, None).path)
+def test_standin_crds_exist_in_the_real_chart(chart, locator, installed, helm):
+    real = _real_crds(locator.locate(chart, None).path, installed.get(chart))
     missing = [c for c in CRDS[chart] if c not in real]
     assert not missing, f"stand-in {chart} claims CRDs the real chart does not install: {missing}"
