@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Callable
 
@@ -75,6 +76,22 @@ def synth_config() -> Callable[..., dict[str, Any]]:
         return _synth_stack(EnvironmentConfig.model_validate(data), lock=lock)
 
     return run
+
+
+def copy_project(dest: Path) -> Path:
+    """A copy of the project's sources and environment files at ``dest`` (no .venv, outputs, caches or tests),
+    for tests that run ``main.py`` or the CLI on broken inputs without touching the checkout."""
+    shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(".venv", "cdktf.out", "node_modules", ".git", "vendor",
+                                                              "build", "state", "__pycache__", "tests"))
+    return dest
+
+
+def environments_with_base(tmp_path: Path) -> Path:
+    """``tmp_path/environments`` holding the real base.yaml (created once), for loading one test file beside it."""
+    env_dir = tmp_path / "environments"
+    env_dir.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "environments" / "base.yaml", env_dir / "base.yaml")
+    return env_dir
 
 
 def resources(stack: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:

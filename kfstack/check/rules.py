@@ -122,20 +122,13 @@ def load_chart(path) -> ChartContent:
 
 def merged_values(documents: Iterable[str], sets: Iterable[tuple[str, str, str]]) -> dict[str, Any]:
     """The user-supplied values as Helm merges them (documents in order; ``set`` paths on top)."""
+    from kfstack.config.loader import deep_merge  # Helm's rule too: maps merge, lists and scalars replace
+
     out: dict[str, Any] = {}
-
-    def merge(a: dict, b: dict) -> dict:
-        for k, v in b.items():
-            if isinstance(v, dict) and isinstance(a.get(k), dict):
-                merge(a[k], v)
-            else:
-                a[k] = v
-        return a
-
     for doc in documents:
         data = yaml.load(doc, Loader=_Loader) or {}  # noqa: S506
         if isinstance(data, dict):
-            merge(out, data)
+            out = deep_merge(out, data)
     for name, value, _ in sets:
         node = out
         keys = [k for k in re.split(r"(?<!\\)\.", name)]

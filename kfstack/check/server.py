@@ -48,11 +48,11 @@ class Outcome:
 
 
 def _parse_warnings(headers: Any) -> list[str]:
+    """The texts of RFC 7234 ``Warning: 299 - "<text>"`` response headers (urllib3 HTTPHeaderDict)."""
     if headers is None:
         return []
-    raw = headers.getlist("Warning") if hasattr(headers, "getlist") else [headers.get("Warning")] if headers.get("Warning") else []
     out = []
-    for w in raw:
+    for w in headers.getlist("Warning"):
         for part in re.findall(r'\d{3} \S+ "((?:[^"\\]|\\.)*)"', w) or [w]:
             out.append(part.replace('\\"', '"'))
     return out

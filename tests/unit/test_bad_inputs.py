@@ -17,7 +17,7 @@ import pytest
 from kfstack.config import ConfigError
 from kfstack.config.errors import format_path
 from kfstack.config.loader import load_environment
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_project, environments_with_base
 
 CORPUS = ROOT / "tests" / "fixtures" / "bad_inputs"
 FIXTURES = sorted(CORPUS.glob("*.error.*.yaml"))
@@ -37,9 +37,7 @@ def header(path: Path) -> dict[str, str]:
 def load_fixture(tmp_path: Path, fixture: Path):
     """Load ``fixture`` as environments/<env>.yaml beside the real base.yaml."""
     env = fixture.name.split(".error.")[0]
-    env_dir = tmp_path / "environments"
-    env_dir.mkdir()
-    shutil.copy(ROOT / "environments" / "base.yaml", env_dir / "base.yaml")
+    env_dir = environments_with_base(tmp_path)
     shutil.copy(fixture, env_dir / f"{env}.yaml")
     return load_environment(env_dir, env, display_root=tmp_path)
 
@@ -67,10 +65,7 @@ def test_refused_with_key_path_and_reason(tmp_path, fixture):
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     """A copy of the project's sources and environments (no .venv, no output, no tests)."""
-    proj = tmp_path_factory.mktemp("corpus") / "proj"
-    shutil.copytree(ROOT, proj, ignore=shutil.ignore_patterns(".venv", "cdktf.out", "node_modules", ".git", "vendor",
-                                                                "build", "state", "__pycache__", "tests"))
-    return proj
+    return copy_project(tmp_path_factory.mktemp("corpus") / "proj")
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.name)

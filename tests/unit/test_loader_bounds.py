@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import resource
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 
 from kfstack.config import ConfigError
 from kfstack.config.loader import MAX_ALIASES, MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, load_environment
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_project, environments_with_base
 
 DEV = (ROOT / "environments" / "dev.yaml").read_text()
 MEMORY_LIMIT = 500 << 20
@@ -33,9 +32,7 @@ def alias_bomb(levels: int, width: int = 10, key: str = "bomb") -> str:
 
 
 def _load(tmp_path: Path, text: str | bytes, name: str = "dev"):
-    env_dir = tmp_path / "environments"
-    env_dir.mkdir(exist_ok=True)
-    shutil.copy(ROOT / "environments" / "base.yaml", env_dir / "base.yaml")
+    env_dir = environments_with_base(tmp_path)
     target = env_dir / f"{name}.yaml"
     target.write_bytes(text if isinstance(text, bytes) else text.encode())
     with pytest.raises(ConfigError) as info:
@@ -92,10 +89,7 @@ def test_shipped_files_are_far_below_the_bounds():
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     """A copy of the project's sources and environments (no .venv, no output)."""
-    proj = tmp_path_factory.mktemp("bounds") / "proj"
-    shutil.copytree(ROOT, proj, ignore=shutil.ignore_patterns(".venv", "cdktf.out", "node_modules", ".git", "vendor",
-                                                                "build", "state", "__pycache__", "tests"))
-    return proj
+    return copy_project(tmp_path_factory.mktemp("bounds") / "proj")
 
 
 def _limited() -> None:
@@ -135,9 +129,7 @@ def test_mutated_environment_files_never_escape_as_tracebacks(tmp_path):
     """Deterministic fuzz: 600 random edits of the shipped files load or fail with a ConfigError, nothing else."""
     import random
 
-    env_dir = tmp_path / "environments"
-    env_dir.mkdir()
-    shutil.copy(ROOT / "environments" / "base.yaml", env_dir / "base.yaml")
+    env_dir = environments_with_base(tmp_path)
     sources = [(ROOT / "environments" / f"{n}.yaml").read_text() for n in ("dev", "prod", "staging", "local")]
     pieces = list(":-[]{}&*!|>'\"#,? \n\t%@`0123456789az.") + [
         "\n  ", ": ", "- ", "!!int ", "!!binary ", "!!float ", "!!timestamp ", "!!set ", "<<: ", "~", ".inf",
