@@ -30,7 +30,7 @@ def build_app(envs: dict[str, EnvironmentConfig], lock, root: Path = PROJECT_ROO
         SourceError: a chart is not pinned or not vendored, or a construct refused its wiring.
     """
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from cdktf import App
+    from kfstack.cdk import App
 
     from kfstack.stacks import PlatformStack, ProjectPaths
 

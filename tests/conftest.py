@@ -28,7 +28,7 @@ ROOT = PROJECT_ROOT
 
 
 def _synth_stack(env: EnvironmentConfig, lock=None, root: Path = ROOT) -> dict[str, Any]:
-    from cdktf import Testing
+    from kfstack.cdk import Testing
 
     from kfstack.stacks import PlatformStack, ProjectPaths
 

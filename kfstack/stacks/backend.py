@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from cdktf import LocalBackend, PgBackend, S3Backend, S3BackendEndpointConfig, TerraformBackend, TerraformStack
-from constructs import Construct
+from kfstack.cdk import (
+    Construct, LocalBackend, PgBackend, S3Backend, S3BackendEndpointConfig, TerraformBackend, TerraformStack,
+)
 
 from kfstack.config.environment import EnvironmentConfig
 

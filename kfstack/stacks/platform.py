@@ -14,11 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from cdktf import TerraformStack
-from cdktf_cdktf_provider_helm.provider import HelmProvider, HelmProviderKubernetes
-from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider
-from cdktf_cdktf_provider_random.provider import RandomProvider
-from constructs import Construct
+from kfstack.cdk import (
+    Construct, HelmProvider, HelmProviderKubernetes, KubernetesProvider, RandomProvider, TerraformStack,
+)
 
 from kfstack.config.environment import EnvironmentConfig
 from kfstack.constructs.auth.construct import Auth, oauth2_proxy_authorizer

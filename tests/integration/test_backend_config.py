@@ -26,7 +26,7 @@ def _closed_port() -> int:
 
 def _backend_json(backend: dict, cluster: dict | None = None) -> dict:
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from cdktf import TerraformStack, Testing
+    from kfstack.cdk import TerraformStack, Testing
 
     from kfstack.config.environment import EnvironmentConfig
     from kfstack.stacks.backend import add_backend

@@ -107,7 +107,7 @@ def postgres():
 def _stack(workdir: Path) -> None:
     """kfstack's pg backend block for an environment named pgtest, plus two cluster-free resources."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from cdktf import Testing, TerraformStack
+    from kfstack.cdk import TerraformStack, Testing
 
     from kfstack.config.environment import EnvironmentConfig
     from kfstack.stacks.backend import add_backend

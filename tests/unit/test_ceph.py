@@ -30,7 +30,7 @@ def test_dev_has_no_ceph(synth_env, real_envs):
 
 
 def test_dev_storage_class_ref_is_the_clusters_own():
-    from cdktf import Testing
+    from kfstack.cdk import Testing
 
     from kfstack.app import load_all
     from kfstack.stacks import PlatformStack, ProjectPaths

@@ -21,7 +21,7 @@ MINIO_HA = {"components": {"object_store": {"backend": "minio", "minio": {"mode"
 
 def _build(overrides: dict, base_env: str = "dev"):
     """Build (not only synthesize) a stack, to read its typed outputs."""
-    from cdktf import Testing
+    from kfstack.cdk import Testing
 
     from kfstack.config.environment import EnvironmentConfig
     from kfstack.sources.lock import load_lock

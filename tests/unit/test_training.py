@@ -16,7 +16,7 @@ V1_PARTS = ["training-operator-crds", *(f"training-operator-crds-{i}" for i in r
 
 def _build(overrides: dict | None = None, base_env: str = "dev"):
     """Build (not only synthesize) a stack, to read the Training construct's typed outputs."""
-    from cdktf import Testing
+    from kfstack.cdk import Testing
 
     from kfstack.stacks import PlatformStack, ProjectPaths
 

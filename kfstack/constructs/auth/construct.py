@@ -42,11 +42,9 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import yaml
-from cdktf import ITerraformDependable
-from cdktf_cdktf_provider_kubernetes.config_map_v1 import ConfigMapV1, ConfigMapV1Metadata
-from cdktf_cdktf_provider_kubernetes.secret_v1 import SecretV1, SecretV1Metadata
-from cdktf_cdktf_provider_random.password import Password
-from constructs import Construct
+from kfstack.cdk import (
+    ConfigMapV1, ConfigMapV1Metadata, Construct, ITerraformDependable, Password, SecretV1, SecretV1Metadata,
+)
 
 from kfstack.constructs.auth.settings import AuthSettings
 from kfstack.constructs.core import ClusterHandle, Namespace

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from constructs import Construct
+from kfstack.cdk import Construct
 
 from kfstack.constructs.ceph.settings import CephSettings
 from kfstack.constructs.core import ClusterHandle, HelmChart, Namespace, values_at

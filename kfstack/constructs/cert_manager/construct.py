@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from constructs import Construct
+from kfstack.cdk import Construct
 
 from kfstack.constructs.cert_manager.settings import CertManagerSettings
 from kfstack.constructs.core import ClusterHandle, HelmChart, IssuerRef, Namespace, values_at

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from cdktf import TerraformProvider, TerraformVariable
-from cdktf_cdktf_provider_kubernetes.priority_class_v1 import PriorityClassV1, PriorityClassV1Metadata
-from constructs import Construct
+from kfstack.cdk import (
+    Construct, PriorityClassV1, PriorityClassV1Metadata, TerraformProvider, TerraformVariable,
+)
 
 from kfstack.config.environment import NodePool, RegistryMirror
 from kfstack.constructs.cluster_baseline.settings import ClusterBaselineSettings

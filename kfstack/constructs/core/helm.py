@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 import yaml
-from cdktf import AssetType, Fn, ITerraformDependable, TerraformAsset, Token
-from cdktf_cdktf_provider_helm.release import Release, ReleaseSetSensitive
-from constructs import Construct
+from kfstack.cdk import (
+    AssetType, Construct, Fn, ITerraformDependable, Release, ReleaseSetSensitive, TerraformAsset, Token,
+)
 
 from kfstack.constructs.core.refs import ClusterHandle, NamespaceRef
 from kfstack.sources.charts import ChartRef

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from cdktf import ITerraformDependable
-from constructs import Construct
+from kfstack.cdk import Construct, ITerraformDependable
 
 from kfstack.constructs.core.helm import HelmChart
 from kfstack.constructs.core.refs import ClusterHandle, NamespaceRef

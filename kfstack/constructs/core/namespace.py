@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from cdktf import ITerraformDependable
-from cdktf_cdktf_provider_kubernetes.default_service_account_v1 import (
-    DefaultServiceAccountV1,
-    DefaultServiceAccountV1ImagePullSecret,
-    DefaultServiceAccountV1Metadata,
+from kfstack.cdk import (
+    Construct, DefaultServiceAccountV1, DefaultServiceAccountV1ImagePullSecret,
+    DefaultServiceAccountV1Metadata, ITerraformDependable, NamespaceV1, NamespaceV1Metadata, SecretV1,
+    SecretV1Metadata,
 )
-from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1, NamespaceV1Metadata
-from cdktf_cdktf_provider_kubernetes.secret_v1 import SecretV1, SecretV1Metadata
-from constructs import Construct
 
 from kfstack.constructs.core.refs import ClusterHandle, ImageMirror, NamespaceRef
 from kfstack.model import PodSecurityLevel

@@ -20,12 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence, Union
 
-from cdktf_cdktf_provider_kubernetes.network_policy_v1 import (
-    NetworkPolicyV1, NetworkPolicyV1Metadata, NetworkPolicyV1Spec, NetworkPolicyV1SpecIngress,
+from kfstack.cdk import (
+    Construct, NetworkPolicyV1, NetworkPolicyV1Metadata, NetworkPolicyV1Spec, NetworkPolicyV1SpecIngress,
     NetworkPolicyV1SpecIngressFrom, NetworkPolicyV1SpecIngressFromNamespaceSelector,
-    NetworkPolicyV1SpecIngressFromNamespaceSelectorMatchExpressions, NetworkPolicyV1SpecIngressFromPodSelector,
-    NetworkPolicyV1SpecIngressPorts, NetworkPolicyV1SpecPodSelector)
-from constructs import Construct
+    NetworkPolicyV1SpecIngressFromNamespaceSelectorMatchExpressions,
+    NetworkPolicyV1SpecIngressFromPodSelector, NetworkPolicyV1SpecIngressPorts,
+    NetworkPolicyV1SpecPodSelector,
+)
 
 from kfstack.constructs.core.namespace import MANAGED_BY
 from kfstack.constructs.core.refs import ClusterHandle, NamespaceRef

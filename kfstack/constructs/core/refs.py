@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from cdktf import ITerraformDependable, TerraformProvider
+from kfstack.cdk import ITerraformDependable, TerraformProvider
 
 from kfstack.images import mirror_reference
 

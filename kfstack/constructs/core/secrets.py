@@ -10,10 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from cdktf import ITerraformDependable
-from cdktf_cdktf_provider_kubernetes.secret_v1 import SecretV1, SecretV1Metadata
-from cdktf_cdktf_provider_random.password import Password
-from constructs import Construct
+from kfstack.cdk import Construct, ITerraformDependable, Password, SecretV1, SecretV1Metadata
 
 from kfstack.constructs.core.namespace import MANAGED_BY
 from kfstack.constructs.core.refs import ClusterHandle, NamespaceRef

@@ -26,8 +26,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from cdktf import ITerraformDependable
-from constructs import Construct
+from kfstack.cdk import Construct, ITerraformDependable
 
 from kfstack.constructs.auth.settings import profile_name_for
 from kfstack.constructs.core import ClusterHandle, HelmChart

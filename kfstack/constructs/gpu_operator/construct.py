@@ -33,7 +33,7 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from constructs import Construct
+from kfstack.cdk import Construct
 
 from kfstack.constructs.core import ClusterHandle, GpuPoolRef, HelmChart, Namespace, values_at
 from kfstack.constructs.gpu_operator.settings import GpuOperatorSettings

@@ -16,8 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from cdktf import ITerraformDependable
-from constructs import Construct
+from kfstack.cdk import Construct, ITerraformDependable
 
 from kfstack.constructs.core import ClusterHandle, HelmChart, IssuerRef, Namespace
 from kfstack.constructs.core.namespace import MANAGED_BY

@@ -28,29 +28,19 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from cdktf import ITerraformDependable
-from cdktf_cdktf_provider_kubernetes.deployment_v1 import (
-    DeploymentV1,
-    DeploymentV1Metadata,
-    DeploymentV1Spec,
-    DeploymentV1SpecSelector,
-    DeploymentV1SpecTemplate,
-    DeploymentV1SpecTemplateMetadata,
-    DeploymentV1SpecTemplateSpec,
-    DeploymentV1SpecTemplateSpecContainer,
-    DeploymentV1SpecTemplateSpecContainerEnv,
+from kfstack.cdk import (
+    Construct, DeploymentV1, DeploymentV1Metadata, DeploymentV1Spec, DeploymentV1SpecSelector,
+    DeploymentV1SpecTemplate, DeploymentV1SpecTemplateMetadata, DeploymentV1SpecTemplateSpec,
+    DeploymentV1SpecTemplateSpecContainer, DeploymentV1SpecTemplateSpecContainerEnv,
     DeploymentV1SpecTemplateSpecContainerEnvValueFrom,
     DeploymentV1SpecTemplateSpecContainerEnvValueFromSecretKeyRef,
     DeploymentV1SpecTemplateSpecContainerLivenessProbe,
-    DeploymentV1SpecTemplateSpecContainerLivenessProbeGrpc,
-    DeploymentV1SpecTemplateSpecContainerPort,
+    DeploymentV1SpecTemplateSpecContainerLivenessProbeGrpc, DeploymentV1SpecTemplateSpecContainerPort,
     DeploymentV1SpecTemplateSpecContainerSecurityContext,
     DeploymentV1SpecTemplateSpecContainerSecurityContextCapabilities,
     DeploymentV1SpecTemplateSpecContainerSecurityContextSeccompProfile,
-    DeploymentV1SpecTemplateSpecImagePullSecrets,
+    DeploymentV1SpecTemplateSpecImagePullSecrets, ITerraformDependable, SecretV1, SecretV1Metadata,
 )
-from cdktf_cdktf_provider_kubernetes.secret_v1 import SecretV1, SecretV1Metadata
-from constructs import Construct
 
 from kfstack.constructs.core import ClusterHandle
 from kfstack.constructs.core.kustomize import KustomizeReleases

@@ -35,8 +35,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Sequence
 
-from cdktf import ITerraformDependable
-from constructs import Construct
+from kfstack.cdk import Construct, ITerraformDependable
 
 from kfstack.constructs.core import ClusterHandle, HelmChart, Namespace
 from kfstack.constructs.core.refs import GatewayRef

@@ -37,9 +37,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from cdktf import ITerraformDependable
-from cdktf_cdktf_provider_kubernetes.secret_v1 import SecretV1, SecretV1Metadata
-from constructs import Construct
+from kfstack.cdk import Construct, ITerraformDependable, SecretV1, SecretV1Metadata
 
 from kfstack.constructs.core import ClusterHandle, HelmChart, IssuerRef, values_at
 from kfstack.constructs.core.namespace import MANAGED_BY

@@ -24,15 +24,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from cdktf import ITerraformDependable
-from cdktf_cdktf_provider_kubernetes.persistent_volume_claim_v1 import (
-    PersistentVolumeClaimV1,
-    PersistentVolumeClaimV1Metadata,
-    PersistentVolumeClaimV1Spec,
-    PersistentVolumeClaimV1SpecResources,
+from kfstack.cdk import (
+    Construct, ITerraformDependable, Password, PersistentVolumeClaimV1, PersistentVolumeClaimV1Metadata,
+    PersistentVolumeClaimV1Spec, PersistentVolumeClaimV1SpecResources,
 )
-from cdktf_cdktf_provider_random.password import Password
-from constructs import Construct
 
 from kfstack.constructs.core import ClusterHandle, HelmChart, Namespace
 from kfstack.constructs.core.namespace import MANAGED_BY

@@ -58,10 +58,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from cdktf import ITerraformDependable
-from cdktf_cdktf_provider_kubernetes.service_v1 import (ServiceV1, ServiceV1Metadata, ServiceV1Spec,
-                                                        ServiceV1SpecPort)
-from constructs import Construct
+from kfstack.cdk import (
+    Construct, ITerraformDependable, ServiceV1, ServiceV1Metadata, ServiceV1Spec, ServiceV1SpecPort,
+)
 
 from kfstack.constructs.core import ClusterHandle, HelmChart, Namespace, NamespaceRef
 from kfstack.constructs.core.network import PROFILE_NAMESPACE_LABELS, Allow, IngressPolicies

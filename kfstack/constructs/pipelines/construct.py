@@ -35,11 +35,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from cdktf import ITerraformDependable
-from cdktf_cdktf_provider_kubernetes.config_map_v1 import ConfigMapV1, ConfigMapV1Metadata
-from cdktf_cdktf_provider_kubernetes.secret_v1 import SecretV1, SecretV1Metadata
-from cdktf_cdktf_provider_kubernetes.service_v1 import ServiceV1, ServiceV1Metadata, ServiceV1Spec
-from constructs import Construct
+from kfstack.cdk import (
+    ConfigMapV1, ConfigMapV1Metadata, Construct, ITerraformDependable, SecretV1, SecretV1Metadata, ServiceV1,
+    ServiceV1Metadata, ServiceV1Spec,
+)
 
 from kfstack.constructs.core import ClusterHandle, render_values
 from kfstack.constructs.core.kustomize import KustomizeReleases

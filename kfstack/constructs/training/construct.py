@@ -34,9 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import yaml
-from cdktf import ITerraformDependable
-from cdktf_cdktf_provider_kubernetes.config_map_v1 import ConfigMapV1, ConfigMapV1Metadata
-from constructs import Construct
+from kfstack.cdk import ConfigMapV1, ConfigMapV1Metadata, Construct, ITerraformDependable
 
 from kfstack.constructs.core import ClusterHandle, GpuPoolRef, HelmChart, NamespaceRef
 from kfstack.constructs.core.namespace import MANAGED_BY
