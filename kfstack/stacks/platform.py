@@ -92,7 +92,8 @@ class PlatformStack(TerraformStack):
 
         baseline = ClusterBaseline(self, "ClusterBaseline", kubernetes=kubernetes, helm=helm,
                                    node_pools=env.node_pools, storage_class=env.storage.default_class,
-                                   registry=env.registry, settings=c.cluster_baseline)
+                                   registry=env.registry, settings=c.cluster_baseline,
+                                   source=ChartSource(resolver, env.release.kubeflow))
         cluster = baseline.handle
         # Storage: Rook operator -> Ceph-CSI drivers -> CephCluster. Data services put
         # self.storage_class.ready in depends_on: the Ceph cluster release, or the

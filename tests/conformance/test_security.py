@@ -60,3 +60,66 @@ def test_no_prod_namespace_below_its_documented_pod_security_level(synthesized):
               for o in _prod(synthesized).namespaces()}
     for ns, minimum in DOCUMENTED.items():
         assert ORDER.index(levels[ns]) >= ORDER.index(minimum), (ns, levels[ns], minimum)
+
+
+def _selects(selector: dict, labels: dict[str, str]) -> bool:
+    """Whether a Kubernetes label selector (matchLabels, matchExpressions In/NotIn/Exists/DoesNotExist)
+    selects ``labels``."""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expr in selector.get("matchExpressions") or ():
+        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
+        ok = {"In": key in labels and labels[key] in values, "NotIn": labels.get(key) not in values,
+              "Exists": key in labels, "DoesNotExist": key not in labels}[op]
+        if not ok:
+            return False
+    return True
+
+
+def test_selector_matching_used_below():
+    sel = {"matchExpressions": [{"key": "app", "operator": "In", "values": ["ml-pipeline"]}]}
+    assert _selects(sel, {"app": "ml-pipeline", "x": "y"}) and not _selects(sel, {"app": "ml-pipeline-ui"})
+    assert _selects({}, {"any": "pod"}) and not _selects({"matchLabels": {"a": "b"}}, {})
+
+
+# Upstream policies (kubeflow/manifests 26.03 common/kubeflow-namespace/base/kubeflow) of the applications
+# prod installs; each must select the pods kfstack installs, or their clients would be cut off.
+PROD_APP_POLICIES = ("centraldashboard", "ml-pipeline", "ml-pipeline-ui", "metadata-grpc-server", "cache-server",
+                     "katib-controller", "katib-db-manager", "katib-ui", "kserve", "training-operator-webhook")
+
+
+def test_prod_kubeflow_namespace_gets_upstreams_network_policies_and_they_select_kfstacks_pods(
+        synthesized, vendored, helm):
+    """The real ``kubeflow-namespace`` part renders upstream's NetworkPolicies into ``kubeflow``; every
+    per-application allow-list of an application prod installs selects at least one pod template that
+    the real charts (and kfstack's own Deployments, e.g. Katib's DB manager) put into ``kubeflow``."""
+    import json
+
+    from kfstack.check.charts import ChartLocator
+    from kfstack.check.stack import kubernetes_objects
+
+    vendor, _ = vendored
+    locator = ChartLocator([vendor / "published", vendor / "charts"])
+    stack = _prod(synthesized)
+    in_kubeflow = [r for r in stack.releases if r.namespace == "kubeflow"]
+    policies_release = next(r for r in in_kubeflow if r.chart == "kubeflow-namespace")
+    rendered = render(policies_release, locator.locate(policies_release.chart, policies_release.version).path)
+    policies = {o["metadata"]["name"]: o["spec"] for o in rendered.objects if o["kind"] == "NetworkPolicy"}
+    assert {o["kind"] for o in rendered.objects} == {"NetworkPolicy"}, "only policies: kfstack creates the Namespace"
+    assert policies["default-allow-same-namespace"]["podSelector"] == {}
+    assert set(PROD_APP_POLICIES) <= set(policies), sorted(set(PROD_APP_POLICIES) - set(policies))
+
+    pod_labels: list[dict[str, str]] = []
+    for release in in_kubeflow:
+        chart = release.local_path or locator.locate(release.chart, release.version).path
+        for obj in render(release, chart).objects:
+            template = (obj.get("spec") or {}).get("template") or {}
+            if obj["kind"] in ("Deployment", "StatefulSet", "DaemonSet") and template:
+                pod_labels.append((template.get("metadata") or {}).get("labels") or {})
+    doc = json.loads((synthesized / "stacks" / "prod" / "cdk.tf.json").read_text())
+    for obj in kubernetes_objects(doc):
+        if obj["kind"] == "deployment":
+            pod_labels.append((obj["spec"].get("template") or {}).get("metadata", {}).get("labels") or {})
+    unmatched = [name for name in PROD_APP_POLICIES
+                 if not any(_selects(policies[name]["podSelector"], labels) for labels in pod_labels)]
+    assert not unmatched, f"upstream policies selecting no pod of prod's kubeflow namespace: {unmatched}"

@@ -8,8 +8,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from pydantic import ValidationError
 
-from tests.conftest import ROOT, resources
+from kfstack.constructs.cluster_baseline.settings import ClusterBaselineSettings, SharedNamespace
+from tests.conftest import ROOT, release, release_address, resources
 from tests.unit.test_auth import namespace_of
 
 ENVS = ["dev", "staging", "prod", "local"]
@@ -89,3 +91,28 @@ def test_docs_list_the_policies_each_namespace_gets(synth_env):
         for ns, name in policies(synth_env(env)):
             synthesized.setdefault(ns, set()).add(name)
         assert synthesized == documented, env
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod", "local"])
+def test_kubeflow_namespace_gets_upstreams_policies_before_any_application(synth_env, env):
+    """Upstream's kubeflow namespace policies (sources.lock kustomize `kubeflow-namespace`, Kubeflow line
+    26.03) are one release in `kubeflow`, and every component's namespace waits for it (baseline ready)."""
+    stack = synth_env(env)
+    policies = release(stack, "kubeflow-namespace")
+    assert policies["chart"] == "kubeflow-namespace"
+    assert "ClusterBaseline_Namespace-kubeflow" in policies["namespace"]
+    address = release_address(stack, "kubeflow-namespace")
+    nss = {r["metadata"]["name"]: r for r in resources(stack, "kubernetes_namespace_v1").values()}
+    assert address in nss["cert-manager"]["depends_on"]
+
+
+def test_kubeflow_namespace_policies_can_be_switched_off(synth_config):
+    stack = synth_config({"components": {"cluster_baseline": {"kubeflow_network_policies": False}}})
+    assert not [r for r in resources(stack, "helm_release").values() if r["name"] == "kubeflow-namespace"]
+
+
+def test_kubeflow_namespace_policies_need_the_kubeflow_namespace():
+    with pytest.raises(ValidationError, match="kubeflow_network_policies installs upstream's policies"):
+        ClusterBaselineSettings(shared_namespaces=[SharedNamespace(name="ml-shared")])
+    assert not ClusterBaselineSettings(shared_namespaces=[SharedNamespace(name="ml-shared")],
+                                       kubeflow_network_policies=False).kubeflow_network_policies

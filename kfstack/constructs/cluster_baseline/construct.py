@@ -6,6 +6,7 @@ first; every other component depends on ``ClusterBaseline.handle.ready``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 from kfstack.cdk import (
@@ -13,10 +14,14 @@ from kfstack.cdk import (
 )
 
 from kfstack.config.environment import NodePool, RegistryMirror
-from kfstack.constructs.cluster_baseline.settings import ClusterBaselineSettings
+from kfstack.constructs.cluster_baseline.settings import KUBEFLOW_NAMESPACE, ClusterBaselineSettings
+from kfstack.constructs.core.kustomize import KustomizeReleases
 from kfstack.constructs.core.namespace import MANAGED_BY, Namespace
 from kfstack.constructs.core.refs import ClusterHandle, GpuPoolRef, ImageMirror
+from kfstack.sources.charts import ChartSource
 
+KUBEFLOW_NAMESPACE_BASE = "kubeflow-namespace"
+"""sources.lock kustomize entry of upstream's ``kubeflow`` namespace policies (common/kubeflow-namespace/base/kubeflow)."""
 PRIORITY_CLASS_PREFIX = "kfstack-"
 PULL_SECRET_VARIABLE = "registry_dockerconfigjson"
 """Terraform variable holding the pull secret's dockerconfigjson (``TF_VAR_registry_dockerconfigjson``)."""
@@ -57,14 +62,23 @@ class ClusterBaseline(Construct):
                                    registry=env.registry, settings=env.components.cluster_baseline)
         CertManager(stack, "CertManager", cluster=baseline.handle, ...)
 
+    With ``settings.kubeflow_network_policies`` the shared namespace ``kubeflow`` also gets
+    upstream's NetworkPolicies (kustomize base ``kubeflow-namespace`` from ``source``, the
+    Kubeflow line's sources: ``release.kubeflow``), installed before any application (they are
+    part of ``handle.ready``), as upstream's example orders NetworkPolicy right after Namespace.
+
     Attributes:
         handle: what every other component receives.
         priority_classes: the ``kubernetes_priority_class_v1`` resources by role.
+        network_policies: the releases of upstream's kubeflow namespace policies, or None.
+
+    Raises:
+        SourceError: the ``kubeflow-namespace`` base is not pinned or not vendored.
     """
 
     def __init__(self, scope: Construct, id_: str, *, kubernetes: TerraformProvider, helm: TerraformProvider,
                  node_pools: Sequence[NodePool], storage_class: str, registry: RegistryMirror | None,
-                 settings: ClusterBaselineSettings) -> None:
+                 settings: ClusterBaselineSettings, source: ChartSource) -> None:
         super().__init__(scope, id_)
         self.priority_classes: dict[str, PriorityClassV1] = {}
         for role, value in settings.priority_classes.model_dump().items():
@@ -100,7 +114,7 @@ class ClusterBaseline(Construct):
             for ns in settings.shared_namespaces
         }
         ready = [*self.priority_classes.values(), *(r for ns in namespaces.values() for r in ns.ref.ready)]
-        self.handle = ClusterHandle(
+        handle = ClusterHandle(
             kubernetes=kubernetes,
             helm=helm,
             ready=tuple(ready),
@@ -110,3 +124,11 @@ class ClusterBaseline(Construct):
             mirror=mirror,
             shared_namespaces={name: ns.ref for name, ns in namespaces.items()},
         )
+        self.network_policies: KustomizeReleases | None = None
+        if settings.kubeflow_network_policies:
+            self.network_policies = KustomizeReleases(
+                self, "KubeflowNetworkPolicies", cluster=handle, base=KUBEFLOW_NAMESPACE_BASE,
+                charts=source.kustomize(KUBEFLOW_NAMESPACE_BASE), namespace=namespaces[KUBEFLOW_NAMESPACE].ref,
+                timeout_s=settings.install_timeout_s)
+            handle = replace(handle, ready=(*handle.ready, self.network_policies.last))
+        self.handle = handle

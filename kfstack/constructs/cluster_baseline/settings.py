@@ -13,7 +13,10 @@ from kfstack.model import ComponentSettings, DnsLabel, LabelKey, LabelValue, Pod
 RESERVED_LABEL_PREFIXES = ("pod-security.kubernetes.io/", "app.kubernetes.io/managed-by", "kubernetes.io/metadata.name")
 """Namespace labels kfstack or Kubernetes set itself (PSA comes from ``pod_security``)."""
 
-UPSTREAM_POD_SECURITY = {"kubeflow": PodSecurityLevel.restricted}
+KUBEFLOW_NAMESPACE = "kubeflow"
+"""The shared namespace upstream's Kubeflow applications install into (fixed in its kustomizations)."""
+
+UPSTREAM_POD_SECURITY = {KUBEFLOW_NAMESPACE: PodSecurityLevel.restricted}
 """Pod Security level upstream enforces on its shared namespaces: kubeflow/manifests 26.03
 ``common/kubeflow-namespace/base/kubeflow/namespace.yaml`` (``pod-security.kubernetes.io/enforce:
 restricted``). Production may run a namespace lower only with ``pod_security_reason``."""
@@ -91,3 +94,18 @@ class ClusterBaselineSettings(ComponentSettings):
     priority_classes: PriorityClasses = Field(
         PriorityClasses(), description="PriorityClass values. Default platform > serving > training."
     )
+    kubeflow_network_policies: bool = Field(
+        True,
+        description="Install upstream's NetworkPolicies of the kubeflow namespace (kubeflow/manifests 26.03 "
+        "common/kubeflow-namespace/base/kubeflow: default-allow-same-namespace plus one allow-list per "
+        "application; sources.lock kustomize entry kubeflow-namespace). Needs the shared namespace kubeflow. "
+        "Default true.",
+    )
+
+    @model_validator(mode="after")
+    def _policies_need_kubeflow_namespace(self) -> "ClusterBaselineSettings":
+        if self.kubeflow_network_policies and KUBEFLOW_NAMESPACE not in {ns.name for ns in self.shared_namespaces}:
+            raise ValueError(f"kubeflow_network_policies installs upstream's policies of the namespace "
+                             f"{KUBEFLOW_NAMESPACE!r} (their namespace is fixed upstream), which is not in "
+                             "shared_namespaces; add it or set kubeflow_network_policies: false")
+        return self
