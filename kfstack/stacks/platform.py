@@ -166,13 +166,14 @@ class PlatformStack(TerraformStack):
                                  local_gateway=local_gateway,
                                  storage=self.object_store.endpoint if c.object_store.enabled else None)
         # Training: Trainer v2 and/or Training Operator v1, after cert-manager and Istio; GPU
-        # scheduling from the node pools (ClusterHandle.gpu_pools).
+        # scheduling from the node pools (ClusterHandle.gpu_pools), after the GPU Operator when installed.
         if c.training.enabled:
             training_after = (*after, *(self.istio.ready if c.istio.enabled else ()))
             self.training = Training(self, "Training", cluster=cluster,
                                      trainer_source=ChartSource(resolver, versions.trainer),
                                      v1_source=ChartSource(resolver, versions.training_operator),
-                                     settings=c.training, depends_on=training_after)
+                                     settings=c.training, depends_on=training_after,
+                                     gpu_operator=self.gpu_operator.ref if c.gpu_operator.enabled else None)
         # Multi-user front door (Kubeflow 26.03 README order): Istio → auth (Dex → oauth2-proxy)
         # → Profiles + KFAM → Central Dashboard (→ Notebooks). Config validation guarantees
         # Istio is enabled when auth is, and auth when the dashboard is.

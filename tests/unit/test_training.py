@@ -97,7 +97,20 @@ def test_one_cluster_training_runtime_per_gpu_pool(synth_env):
     t4_pod = t4["template"]["spec"]["template"]["spec"]
     assert t4_pod["nodeSelector"]["nvidia.com/gpu.product"] == "Tesla-T4-SHARED"
     assert t4_pod["tolerations"][0]["value"] == "shared"
-    assert depends_on(stack, "kfstack-training-runtimes")[-1] == release_address(stack, "kubeflow-trainer")
+    assert release_address(stack, "kubeflow-trainer") in depends_on(stack, "kfstack-training-runtimes")
+
+
+def test_gpu_targets_wait_for_the_gpu_operator(synth_config):
+    """The per-pool runtimes and scheduling fragments (what GPU jobs use) depend on the GPU Operator's ref;
+    without the operator they do not (nothing to wait for)."""
+    stack = synth_config()
+    operator = release_address(stack, "gpu-operator")
+    assert operator in depends_on(stack, "kfstack-training-runtimes")
+    assert operator in _scheduling(stack)["depends_on"]
+    assert operator not in depends_on(stack, "kubeflow-trainer")  # the operators themselves need no GPUs
+    stack = synth_config({"components": {"gpu_operator": {"enabled": False}}})
+    assert not any("GpuOperator" in d for d in depends_on(stack, "kfstack-training-runtimes"))
+    assert not any("GpuOperator" in d for d in _scheduling(stack)["depends_on"])
 
 
 def test_dev_runtime_image_is_docker_hubs(synth_env):
