@@ -19,7 +19,7 @@ from kfstack.constructs.cluster_baseline.node_pools import MigStrategy, NodePool
 from kfstack.constructs.cluster_baseline.settings import ClusterBaselineSettings, RegistryMirror
 from kfstack.constructs.dashboard.settings import DashboardSettings
 from kfstack.constructs.gpu_operator.settings import GpuOperatorSettings
-from kfstack.constructs.istio.settings import IstioSettings
+from kfstack.constructs.istio.settings import GATEWAY_NAME, GATEWAY_NAMESPACE, IstioSettings
 from kfstack.constructs.katib.settings import KatibSettings
 from kfstack.constructs.kserve.settings import KServeMode, KServeSettings
 from kfstack.constructs.mysql.settings import MySqlSettings
@@ -286,7 +286,8 @@ class Components(Settings):
         - the gateway certificate (istio.tls) is a cert-manager Certificate;
         - the ceph-rgw object store is a CephObjectStore of the Rook cluster (components.ceph);
         - Pipelines, Katib, the dashboard and the training operators install into shared
-          namespaces of the cluster baseline (they never create those namespaces);
+          namespaces of the cluster baseline (they never create those namespaces), and so does
+          Istio's ``kubeflow/kubeflow-gateway``;
         - Pipelines' database user owns its three databases (pipelineDb, cacheDb, mlmdDb);
         - every namespace a component creates is created once: no two components, and no
           shared namespace, may name the same one (Terraform would own it twice).
@@ -304,6 +305,10 @@ class Components(Settings):
                         "backend ceph-rgw is a Ceph object gateway of the Rook cluster, but components.ceph.enabled "
                         "is false; enable components.ceph or pick backend seaweedfs"))
         shared = [ns.name for ns in self.cluster_baseline.shared_namespaces]
+        if self.istio.enabled and GATEWAY_NAMESPACE not in shared:
+            out.append((("cluster_baseline", "shared_namespaces"),
+                        f"Istio creates Kubeflow's Gateway {GATEWAY_NAMESPACE}/{GATEWAY_NAME} (every Kubeflow "
+                        f"VirtualService names it), but {GATEWAY_NAMESPACE!r} is not a shared namespace; add it"))
         uses = [("pipelines", "namespace"), ("katib", "namespace"), ("dashboard", "namespace")]
         if self.training.enabled:
             uses += [("training", "scheduling_namespace")]

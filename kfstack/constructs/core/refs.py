@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from kfstack.cdk import ITerraformDependable, TerraformProvider
 
+from kfstack.constructs.auth.settings import ExtAuthzProvider
 from kfstack.constructs.cluster_baseline.node_pools import GpuSpec, NodePool
 from kfstack.images import mirror_reference
 
@@ -374,44 +375,23 @@ class MySqlEndpoint:
 
 
 @dataclass(frozen=True)
-class ExtAuthzProvider:
-    """An Istio external authorizer (mesh config ``extensionProviders[].envoyExtAuthzHttp``).
+class AuthorizerRef:
+    """The mesh's external authorizer (oauth2-proxy), exported by the auth construct.
 
-    AuthorizationPolicies with ``action: CUSTOM`` and ``provider.name: <name>``
-    send requests to ``service:port`` for a decision. Values follow kubeflow/manifests
-    26.03 ``common/oauth2-proxy/components/istio-external-auth-patches``.
+    ``provider`` is the pure description istiod's mesh config holds (it is known from the settings
+    before auth is installed: :attr:`AuthSettings.authorizer`); ``ready`` is what a consumer that
+    needs the authorizer *serving* depends on, e.g. an application trusting the ``kubeflow-userid``
+    header behind Kubeflow's gateway, which must not be routed before requests are checked.
 
     Attributes:
-        name: provider name AuthorizationPolicies reference (``oauth2-proxy``).
-        service: FQDN of the authorizer's Service.
-        port: its HTTP port.
-        include_request_headers: headers sent to the authorizer.
-        headers_to_upstream: authorizer response headers added to the allowed request.
-        headers_to_downstream: authorizer response headers returned on deny.
-        jwt_refresh_interval: istiod's ``PILOT_JWT_PUB_KEY_REFRESH_INTERVAL``
-            (Go duration), short so a JWKS fetched before the issuer was up is retried soon.
+        provider: the ext_authz provider (name, service, port, headers).
+        ready: oauth2-proxy serves, and its AuthorizationPolicies (``CUSTOM``, provider
+            ``provider.name``, and the DENY without a JWT, which ship in the same release) are
+            applied once these are.
     """
 
-    name: str
-    service: str
-    port: int
-    include_request_headers: tuple[str, ...]
-    headers_to_upstream: tuple[str, ...]
-    headers_to_downstream: tuple[str, ...]
-    jwt_refresh_interval: str = "1m"
-
-    def mesh_config(self) -> dict:
-        """The ``meshConfig.extensionProviders`` entry (istiod chart value)."""
-        return {
-            "name": self.name,
-            "envoyExtAuthzHttp": {
-                "service": self.service,
-                "port": self.port,
-                "includeRequestHeadersInCheck": list(self.include_request_headers),
-                "headersToUpstreamOnAllow": list(self.headers_to_upstream),
-                "headersToDownstreamOnDeny": list(self.headers_to_downstream),
-            },
-        }
+    provider: ExtAuthzProvider
+    ready: Sequence[ITerraformDependable]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,12 @@ from pydantic import Field, StringConstraints, model_validator
 
 from kfstack.model import ComponentSettings, DnsLabel, Settings
 
+GATEWAY_NAMESPACE = "kubeflow"
+GATEWAY_NAME = "kubeflow-gateway"
+"""Kubeflow's Istio Gateway ``kubeflow/kubeflow-gateway``, which the Istio construct creates: every Kubeflow
+VirtualService names it so (kubeflow/manifests 26.03), so neither part is a setting, and its namespace
+must be a shared namespace of the cluster baseline."""
+
 
 class GatewaySettings(Settings):
     """One Istio gateway Deployment + Service (chart ``gateway``)."""
