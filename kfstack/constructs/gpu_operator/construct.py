@@ -36,7 +36,7 @@ from typing import Any
 import yaml
 from kfstack.cdk import Construct
 
-from kfstack.constructs.cluster_baseline.node_pools import GpuSharing, cluster_mig_strategy
+from kfstack.constructs.cluster_baseline.node_pools import MIG_DISABLED_CONFIG, GpuSharing, cluster_mig_strategy
 from kfstack.constructs.core import ClusterHandle, GpuPoolRef, HelmChart, Namespace, values_at
 from kfstack.constructs.core.refs import GpuOperatorRef
 from kfstack.constructs.gpu_operator.settings import GpuOperatorSettings
@@ -49,7 +49,7 @@ NO_SHARING_CONFIG = "kfstack.no-sharing"
 """Device plugin config for nodes without a config label (a dot keeps it apart from pool names)."""
 MIG_CONFIG_MAP = "kfstack-mig-parted-config"
 """ConfigMap of per-pool MIG layouts (chart key migManager.config.name)."""
-MIG_DISABLED = "all-disabled"
+MIG_DISABLED = MIG_DISABLED_CONFIG
 """MIG layout the operator applies to nodes without ``nvidia.com/mig.config`` (chart default)."""
 
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}

@@ -36,6 +36,7 @@ from typing import Any, Sequence
 import yaml
 from kfstack.cdk import ConfigMapV1, ConfigMapV1Metadata, Construct, ITerraformDependable
 
+from kfstack.constructs.cluster_baseline.node_pools import POOL_LABEL
 from kfstack.constructs.core import ClusterHandle, GpuPoolRef, HelmChart, NamespaceRef
 from kfstack.constructs.core.refs import GpuOperatorRef
 from kfstack.constructs.core.namespace import MANAGED_BY
@@ -54,7 +55,6 @@ TRAINER_IMAGE = "ghcr.io/kubeflow/trainer/trainer-controller-manager"
 JOBSET_IMAGE = "registry.k8s.io/jobset/jobset"
 JOBSET_TAG = "v0.10.1"
 """The JobSet image the kubeflow-trainer 2.1.0 chart's jobset 0.10.1 subchart runs."""
-POOL_LABEL = "kfstack.io/node-pool"
 V1_BASE = "training-operator"
 """Kustomize base of Training Operator v1 in sources.lock."""
 
