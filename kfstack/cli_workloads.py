@@ -139,7 +139,7 @@ def example_pipeline(env: str = typer.Argument(..., help="Environment whose GPU 
         _fail(f"error: {exc}")
     output.parent.mkdir(parents=True, exist_ok=True)
     example.compile_pipeline(target, str(output), pip_index_url)
-    err.print(f"wrote {output} (pipeline for environment {env}, train step on pool {target.pool.pool})",
+    err.print(f"wrote {output} (pipeline for environment {env}, train step on pool {target.pool.name})",
               highlight=False)
 
 

@@ -1,8 +1,8 @@
 """The platform's first workloads, rendered for one environment (``examples/``).
 
 Everything environment-specific comes from the environment file, through the same code
-the stack uses: the GPU pool's scheduling is :func:`kfstack.constructs.training.construct.pool_scheduling`
-of :func:`kfstack.constructs.cluster_baseline.construct.gpu_pool_ref` (node selector with
+the stack uses: the GPU pool's scheduling is its :class:`~kfstack.constructs.core.refs.GpuPoolRef`
+from :func:`kfstack.constructs.cluster_baseline.construct.gpu_pool_refs` (node selector with
 ``nvidia.com/gpu.product``, the pool's taint tolerations, the GPU resource, PriorityClass
 ``kfstack-training``), images go through :meth:`ImageMirror.rehost_image` of the environment's
 ``registry``, and the namespace is the default Profile's (``components.dashboard``).
@@ -12,7 +12,7 @@ Example::
     target = WorkloadTarget.for_env(env)               # env: a validated EnvironmentConfig
     files = gpu_examples(target)                       # {"gpu-pod.yaml": ..., "pytorchjob.yaml": ...}
 
-Importing this module loads the cdktf bindings (the scheduling code lives beside the
+Importing this module loads the cdktf bindings (the PyTorchJob builder lives beside the
 Training construct), about 3 s.
 """
 
@@ -30,9 +30,9 @@ import yaml
 
 from kfstack.config.environment import EnvironmentConfig
 from kfstack.constructs.auth.settings import profile_name_for
-from kfstack.constructs.cluster_baseline.construct import PRIORITY_CLASS_PREFIX, gpu_pool_ref
-from kfstack.constructs.core.refs import ImageMirror
-from kfstack.constructs.training.construct import RUNTIME_PREFIX, PoolScheduling, pool_scheduling
+from kfstack.constructs.cluster_baseline.construct import gpu_pool_refs
+from kfstack.constructs.core.refs import GpuPoolRef, ImageMirror
+from kfstack.constructs.training.construct import pytorch_job as pool_pytorch_job
 
 PIPELINE_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "pipelines" / "training_pipeline.py"
 """The training pipeline's source (KFP v2 DSL), loaded by :func:`pipeline_example`."""
@@ -63,7 +63,7 @@ class WorkloadTarget:
 
     Attributes:
         env: environment name.
-        pool: scheduling of the chosen GPU pool (from the stack's own code).
+        pool: the chosen GPU pool's :class:`GpuPoolRef` (the stack's own view of it).
         pool_nodes: nodes in that pool (``node_pools[].count``).
         mirror: the environment's registry mirror, or None (images stay upstream).
         namespace: the default Profile's namespace, where a user's workloads run.
@@ -73,7 +73,7 @@ class WorkloadTarget:
     """
 
     env: str
-    pool: PoolScheduling
+    pool: GpuPoolRef
     pool_nodes: int
     mirror: ImageMirror | None
     namespace: str
@@ -91,7 +91,7 @@ class WorkloadTarget:
         Raises:
             ValueError: no GPU pool, or ``pool`` is not one of the environment's GPU pools.
         """
-        gpu_pools = [p for p in env.node_pools if p.gpu is not None]
+        gpu_pools = gpu_pool_refs(env.node_pools)
         if not gpu_pools:
             raise ValueError(f"environment {env.name!r} has no GPU pool (node_pools[].kind: gpu)")
         if pool is not None:
@@ -100,12 +100,8 @@ class WorkloadTarget:
                 raise ValueError(f"environment {env.name!r} has no GPU pool {pool!r}; its GPU pools: "
                                  f"{', '.join(p.name for p in gpu_pools)}")
         else:
-            refs = [gpu_pool_ref(p) for p in gpu_pools]
-            chosen = next((p for p, r in zip(gpu_pools, refs) if max(r.allocatable.values()) >= POD_GPUS),
-                          gpu_pools[0])
+            chosen = next((p for p in gpu_pools if max(p.allocatable.values()) >= POD_GPUS), gpu_pools[0])
         training = env.components.training
-        scheduling = pool_scheduling(gpu_pool_ref(chosen), f"{PRIORITY_CLASS_PREFIX}training",
-                                     f"{RUNTIME_PREFIX}{chosen.name}" if training.trainer_v2 else None)
         mirror = ImageMirror(env.registry.host, env.registry.pull_secret) if env.registry else None
         dashboard = env.components.dashboard
         namespace = dashboard.default_profile_name or profile_name_for(env.components.auth.user_email)
@@ -113,7 +109,7 @@ class WorkloadTarget:
         def image(ref: str) -> str:
             return mirror.rehost_image(ref) if mirror else ref
 
-        return cls(env=env.name, pool=scheduling, pool_nodes=chosen.count, mirror=mirror, namespace=namespace,
+        return cls(env=env.name, pool=chosen, pool_nodes=chosen.pool.count, mirror=mirror, namespace=namespace,
                    training_image=image(training.runtime_image), python_image=image(cls.PYTHON_IMAGE),
                    bucket=env.components.object_store.buckets[0])
 
@@ -141,7 +137,7 @@ def gpu_pod(target: WorkloadTarget, *, name: str = "gpu-check", gpus: int | None
     p = target.pool
     gpus = min(POD_GPUS, p.gpus_per_node) if gpus is None else gpus
     if not 1 <= gpus <= p.gpus_per_node:
-        raise ValueError(f"a pod asks for {gpus} {p.gpu_resource} but pool {p.pool!r} nodes offer {p.gpus_per_node}")
+        raise ValueError(f"a pod asks for {gpus} {p.gpu_resource} but pool {p.name!r} nodes offer {p.gpus_per_node}")
     template = {"spec": {**p.pod_fragment(), "restartPolicy": "Never",
                          "containers": [{"name": "train", "image": target.training_image, "command": list(GPU_CHECK),
                                          "resources": {"limits": {p.gpu_resource: gpus}}}]}}
@@ -158,7 +154,7 @@ def pytorch_job(target: WorkloadTarget, *, name: str = "ddp-check", workers: int
     Defaults: 1 master + 3 workers x 4 GPUs; on a smaller pool, ``gpus`` is capped at one node's GPUs and
     the replicas at what the whole pool holds (a dev pool of one 1-GPU node gets a master alone).
 
-    Built by :meth:`PoolScheduling.pytorch_job` (the stack's own builder), plus the sidecar opt-out
+    Built by :func:`kfstack.constructs.training.construct.pytorch_job` (the stack's own builder), plus the sidecar opt-out
     and the registry's pull secret.
 
     Raises:
@@ -169,8 +165,8 @@ def pytorch_job(target: WorkloadTarget, *, name: str = "ddp-check", workers: int
     if workers is None:
         per_node = p.gpus_per_node // max(gpus, 1)
         workers = max(0, min(JOB_WORKERS, per_node * target.pool_nodes - 1))
-    job = target.pool.pytorch_job(name, target.namespace, image=target.training_image, workers=workers, gpus=gpus,
-                                  command=DDP_CHECK)
+    job = pool_pytorch_job(target.pool, name, target.namespace, image=target.training_image, workers=workers,
+                           gpus=gpus, command=DDP_CHECK)
     for spec in job["spec"]["pytorchReplicaSpecs"].values():
         spec["template"] = _with_pod_extras(spec["template"], target)
     return job
@@ -179,7 +175,7 @@ def pytorch_job(target: WorkloadTarget, *, name: str = "ddp-check", workers: int
 def gpu_examples(target: WorkloadTarget) -> dict[str, str]:
     """``examples/gpu/<env>/``: file name → YAML of the GPU pod and the PyTorchJob, with a header comment."""
     head = (f"# Rendered by `kfstack example gpu {target.env}` for environment {target.env!r}: pool "
-            f"{target.pool.pool!r}, namespace {target.namespace!r}. Do not edit; re-render instead.\n")
+            f"{target.pool.name!r}, namespace {target.namespace!r}. Do not edit; re-render instead.\n")
     docs = {"gpu-pod.yaml": gpu_pod(target), "pytorchjob.yaml": pytorch_job(target)}
     return {f: head + yaml.safe_dump(docs[f], sort_keys=False) for f in GPU_EXAMPLE_FILES}
 

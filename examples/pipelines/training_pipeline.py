@@ -190,7 +190,7 @@ def build_pipeline(target: "WorkloadTarget", pip_index_url: str | None = None,
         return task
 
     @dsl.pipeline(name=PIPELINE_NAME,
-                  description=f"preprocess -> train on GPU pool {pool.pool} -> evaluate -> deploy to KServe "
+                  description=f"preprocess -> train on GPU pool {pool.name} -> evaluate -> deploy to KServe "
                               f"when accuracy > threshold (rendered for environment {target.env})")
     def training_pipeline(rows: int = 2000, seed: int = 42, epochs: int = 300, learning_rate: float = 1.0,
                           accuracy_threshold: float = 0.95, namespace: str = target.namespace,

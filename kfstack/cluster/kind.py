@@ -17,7 +17,7 @@ import yaml
 
 from kfstack.cluster.local import ClusterError
 from kfstack.cluster.nodes import node_labels, node_name
-from kfstack.config.environment import NodePool
+from kfstack.constructs.cluster_baseline.node_pools import NodePool
 
 KIND_API = "kind.x-k8s.io/v1alpha4"
 

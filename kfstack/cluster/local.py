@@ -26,7 +26,7 @@ import yaml
 
 from kfstack.cluster.nodes import node_manifests
 from kfstack.cluster.pki import Pki
-from kfstack.config.environment import NodePool
+from kfstack.constructs.cluster_baseline.node_pools import NodePool
 
 STAGES = Path(__file__).with_name("kwok-stages.yaml")
 """kwok lifecycle Stages: nodes Ready, scheduled pods Running+Ready, Job pods complete, deletions finish."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from kfstack.config.environment import NodePool
+from kfstack.constructs.cluster_baseline.node_pools import NodePool
 
 KWOK_ANNOTATION = {"kwok.x-k8s.io/node": "fake"}
 """Annotation kwok selects (``--manage-nodes-with-annotation-selector``)."""

@@ -3,10 +3,14 @@
 Install order (Kubeflow 26.03 README and its test scripts), expressed as
 ``depends_on`` between releases so a first apply needs no retries:
 cluster baseline → cert-manager (+ ClusterIssuer) → Istio (base → cni →
-istiod → gateways) → auth (Dex → oauth2-proxy) → Profiles + KFAM → Central
-Dashboard; cluster baseline → Ceph (rook-ceph → ceph-csi-drivers →
-rook-ceph-cluster) → data services (through ``storage_class.ready``); the GPU
-Operator depends on the baseline only. Later components slot in after these.
+istiod → gateways → Kubeflow's Gateway) → auth (Dex → oauth2-proxy) → Pipelines,
+Katib, Profiles + KFAM → Central Dashboard; cluster baseline → Ceph (rook-ceph →
+ceph-csi-drivers → rook-ceph-cluster) → data services (through ``storage_class.ready``);
+the GPU Operator depends on the baseline only, Training's GPU runtimes on it.
+Later components slot in after these.
+
+Each dependency is a ref exported by the component that creates the object: a consumer
+never names an object another component may not create.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from kfstack.cdk import (
 )
 
 from kfstack.config.environment import EnvironmentConfig
-from kfstack.constructs.auth.construct import Auth, oauth2_proxy_authorizer
+from kfstack.constructs.auth.construct import Auth
 from kfstack.constructs.ceph.construct import Ceph
 from kfstack.constructs.cert_manager.construct import CertManager
 from kfstack.constructs.cluster_baseline.construct import ClusterBaseline
@@ -39,6 +43,11 @@ from kfstack.constructs.training.construct import Training
 from kfstack.sources.charts import ChartResolver, ChartSource
 from kfstack.sources.lock import SourcesLock
 from kfstack.stacks.backend import add_backend
+
+MOVED_GATEWAY = "helm_release.Dashboard_Gateway_9B355024"
+"""Terraform address of ``kubeflow-gateway`` when the Dashboard construct created it (before issue 14);
+the Istio construct's release takes its state over (a ``moved`` block), so an existing Gateway is
+upgraded in place, never destroyed and recreated."""
 
 STACK_DEPTH = PurePosixPath("cdktf.out/stacks/x")
 """Terraform runs in ``cdktf.out/stacks/<env>``; project-relative paths are rebased from there."""
@@ -110,13 +119,26 @@ class PlatformStack(TerraformStack):
                                             settings=c.cert_manager)
             after = tuple(self.cert_manager.issuer.ready)
         if c.istio.enabled:
-            # With auth, istiod's mesh config names oauth2-proxy as the ext_authz provider.
+            # With auth, istiod's mesh config names oauth2-proxy as the ext_authz provider: a pure value
+            # of auth's settings, since istiod installs before auth (Auth.authorizer.ready is for what
+            # needs it serving).
             self.istio = Istio(self, "Istio", cluster=cluster, source=ChartSource(resolver, versions.istio),
                                settings=c.istio, depends_on=after,
-                               ext_authz=oauth2_proxy_authorizer() if c.auth.enabled else None,
+                               ext_authz=c.auth.authorizer if c.auth.enabled else None,
                                issuer=self.cert_manager.issuer if c.cert_manager.enabled else None,
                                # InferenceService URLs <name>-<namespace>.<domain> share the HTTPS gateway.
                                extra_hosts=[f"*.{c.kserve.ingress_domain}"] if c.kserve.enabled else [])
+            self.istio.gateway.resource.move_from_id(MOVED_GATEWAY)
+        # Multi-user front door (Kubeflow 26.03 README order): Istio → auth (Dex → oauth2-proxy)
+        # → Profiles + KFAM → Central Dashboard (→ Notebooks). Config validation guarantees
+        # Istio is enabled when auth is, and auth when the dashboard is.
+        authorizer_ready: tuple = ()
+        if c.auth.enabled:
+            self.auth = Auth(self, "Auth", cluster=cluster, dex_source=ChartSource(resolver, versions.dex),
+                             oauth2_proxy_source=ChartSource(resolver, versions.oauth2_proxy),
+                             settings=c.auth, depends_on=self.istio.ready,
+                             secure_cookies=self.istio.tls is not None)
+            authorizer_ready = tuple(self.auth.authorizer.ready)
         # GPU Operator: independent, depends on the baseline only (upstream order: after Knative).
         if c.gpu_operator.enabled:
             self.gpu_operator = GpuOperator(self, "GpuOperator", cluster=cluster,
@@ -139,9 +161,10 @@ class PlatformStack(TerraformStack):
                                settings=c.mysql, depends_on=data_after,
                                clients=[app.namespace for app in (c.pipelines, c.katib) if app.enabled])
         # Pipelines and Katib (kustomize-only upstream) into the shared namespace, after Istio's
-        # gateways, cert-manager's issuer and the data services they are wired to. Config
-        # validation guarantees those are enabled.
-        apps_after = (*self.istio.ready, *self.cert_manager.issuer.ready) \
+        # gateways, cert-manager's issuer, the data services they are wired to and, with auth, the
+        # authorizer: their UIs behind kubeflow-gateway trust the kubeflow-userid header, so they are
+        # routed only once requests are checked. Config validation guarantees those are enabled.
+        apps_after = (*self.istio.ready, *self.cert_manager.issuer.ready, *authorizer_ready) \
             if (c.pipelines.enabled or c.katib.enabled) else ()
         if c.pipelines.enabled:
             self.pipelines = Pipelines(self, "Pipelines", cluster=cluster,
@@ -167,25 +190,18 @@ class PlatformStack(TerraformStack):
                                  local_gateway=local_gateway,
                                  storage=self.object_store.endpoint if c.object_store.enabled else None)
         # Training: Trainer v2 and/or Training Operator v1, after cert-manager and Istio; GPU
-        # scheduling from the node pools (ClusterHandle.gpu_pools).
+        # scheduling from the node pools (ClusterHandle.gpu_pools), after the GPU Operator when installed.
         if c.training.enabled:
             training_after = (*after, *(self.istio.ready if c.istio.enabled else ()))
             self.training = Training(self, "Training", cluster=cluster,
                                      trainer_source=ChartSource(resolver, versions.trainer),
                                      v1_source=ChartSource(resolver, versions.training_operator),
-                                     settings=c.training, depends_on=training_after)
-        # Multi-user front door (Kubeflow 26.03 README order): Istio → auth (Dex → oauth2-proxy)
-        # → Profiles + KFAM → Central Dashboard (→ Notebooks). Config validation guarantees
-        # Istio is enabled when auth is, and auth when the dashboard is.
-        if c.auth.enabled:
-            self.auth = Auth(self, "Auth", cluster=cluster, dex_source=ChartSource(resolver, versions.dex),
-                             oauth2_proxy_source=ChartSource(resolver, versions.oauth2_proxy),
-                             settings=c.auth, depends_on=self.istio.ready,
-                             secure_cookies=self.istio.tls is not None)
+                                     settings=c.training, depends_on=training_after,
+                                     gpu_operator=self.gpu_operator.ref if c.gpu_operator.enabled else None)
         if c.dashboard.enabled:
             self.dashboard = Dashboard(self, "Dashboard", cluster=cluster,
                                        dashboard_source=ChartSource(resolver, versions.dashboard),
                                        profiles_source=ChartSource(resolver, versions.profiles),
                                        notebooks_source=ChartSource(resolver, versions.notebooks),
-                                       settings=c.dashboard, user=self.auth.user, depends_on=self.auth.ready,
-                                       tls=self.istio.tls)
+                                       settings=c.dashboard, user=self.auth.user, authorizer=self.auth.authorizer,
+                                       ingress=self.istio.ingress)

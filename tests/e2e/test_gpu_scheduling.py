@@ -4,7 +4,7 @@ nvidia.com/gpu=present:NoSchedule; system and storage pools without GPUs).
 
 The 4-GPU pod and the PyTorchJob are exactly the files a platform team applies, examples/gpu/local/
 (rendered by `kfstack example gpu local`; a unit test keeps them current), checked here against the `local`
-stack's Training construct (PoolScheduling of the gpu-a100 pool); the negative cases use that construct's
+stack's Training construct (GpuPoolRef of the gpu-a100 pool); the negative cases use that construct's
 builders. Needs only the control plane (no deploy); the PriorityClass and the profile namespace the files
 name are created here when the platform has not created them, and removed afterwards.
 """
@@ -31,7 +31,7 @@ A100 = "NVIDIA-A100-SXM4-80GB"
 
 @pytest.fixture(scope="module")
 def a100(tmp_path_factory):
-    """PoolScheduling of the local environment's gpu-a100 pool, as the synthesized stack holds it."""
+    """GpuPoolRef of the local environment's gpu-a100 pool, as the synthesized stack holds it."""
     from kfstack.app import build_app, load_all
     from kfstack.stacks import PlatformStack
 
@@ -182,8 +182,10 @@ def test_a_pytorchjob_group_lands_only_on_gpu_nodes_within_capacity(k8s, a100, e
 
 
 def test_a_pod_asking_for_more_gpus_than_any_node_has_stays_pending(k8s, a100, pods):
+    from kfstack.constructs.training.construct import pytorch_job
+
     with pytest.raises(ValueError, match="offer 8"):  # kfstack refuses to build such a job ...
-        a100.pytorch_job("too-big", NAMESPACE, image=IMAGE, workers=0, gpus=9)
+        pytorch_job(a100, "too-big", NAMESPACE, image=IMAGE, workers=0, gpus=9)
     # ... and the scheduler refuses such a pod.
     name = pods("gpu-too-big", {**a100.pod_fragment(), "containers": [_container(9, a100.gpu_resource)]})
     v1 = client.CoreV1Api(k8s)

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from kfstack.config import ConfigError, load_environments
-from kfstack.config.gpus import MIG_GPUS, instance_profile, profile_slices
+from kfstack.constructs.cluster_baseline.gpus import MIG_GPUS, instance_profile, profile_slices
 from kfstack.config.loader import environment_names, load_environment
 from kfstack.cron import check_schedule
 from tests.conftest import ROOT

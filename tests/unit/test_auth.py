@@ -16,7 +16,7 @@ import yaml
 from kfstack.config import ConfigError
 from kfstack.config.loader import load_environment
 from kfstack.constructs.auth import construct as auth
-from kfstack.constructs.dashboard import construct as dashboard
+from kfstack.constructs.istio import construct as istio
 from kfstack.sources.lock import load_lock
 from tests.conftest import ROOT, depends_on, release, release_address, release_values, resources
 
@@ -133,6 +133,23 @@ def test_istio_registers_oauth2_proxy_and_gateway_has_the_labels_upstream_polici
     assert auth.UPSTREAM_GATEWAY_SELECTOR.items() <= labels.items()
 
 
+def test_the_authorizer_is_auths_and_what_trusts_it_waits_for_it(synth_env, real_envs):
+    """istiod holds the provider as a pure value of auth's settings (it installs before auth); Auth exports the
+    same provider with its ready, and the apps behind the gateway that trust kubeflow-userid wait for it."""
+    stack = synth_env("prod")
+    (provider,) = release_values(stack, "istiod")["meshConfig"]["extensionProviders"]
+    assert provider == real_envs["prod"].components.auth.authorizer.mesh_config()
+    proxy = release_address(stack, "oauth2-proxy")
+    assert proxy not in depends_on(stack, "istiod")
+    for app in ("kubeflow-roles", "pipelines-crds", "katib-crds"):
+        assert proxy in depends_on(stack, app), app
+
+
+def test_without_auth_nothing_waits_for_an_authorizer(synth_config):
+    stack = synth_config({"components": {"auth": {"enabled": False}, "dashboard": {"enabled": False}}})
+    assert not any("Auth_" in d for d in depends_on(stack, "pipelines-crds"))
+
+
 def test_user_email_setting(synth_config):
     stack = synth_config({"components": {"auth": {"user_email": "ml.admin@corp.example", "user_name": "mladmin"}}})
     config = yaml.safe_load(_by_name(stack, "kubernetes_config_map_v1", "dex")["data"]["config.yaml"])
@@ -158,7 +175,7 @@ def test_auth_off(synth_config):
 
 def test_lock_excludes_exactly_what_kfstack_replaces():
     lock = load_lock(ROOT / "sources.lock")
-    for base, excluded in {**auth.EXCLUDED, **dashboard.EXCLUDED}.items():
+    for base, excluded in {**auth.EXCLUDED, **istio.EXCLUDED}.items():
         (pin,) = [p for p in lock.kustomize if p.name == base]
         assert set(pin.exclude) == set(excluded), base
 

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from kfstack.constructs.cluster_baseline.construct import gpu_pool_ref
+from kfstack.constructs.cluster_baseline.construct import gpu_pool_refs
 from kfstack.constructs.cluster_baseline.settings import ClusterBaselineSettings, SharedNamespace
 from tests.conftest import resources
 
@@ -71,9 +71,11 @@ def test_custom_shared_namespaces(synth_config):
 
 
 def test_gpu_pool_conventions_from_node_pools(real_envs):
-    (pool,) = real_envs["prod"].gpu_pools
-    ref = gpu_pool_ref(pool)
-    assert ref.product == "NVIDIA-A100-SXM4-80GB" and ref.gpus_per_node == 8
+    (ref,) = gpu_pool_refs(real_envs["prod"].node_pools)
+    assert ref.pool is real_envs["prod"].gpu_pools[0]  # the pool's settings, not a copy
+    assert ref.gpu.product == "NVIDIA-A100-SXM4-80GB" and ref.gpus_per_node == 8
+    assert (ref.gpu_resource, ref.allocatable) == ("nvidia.com/gpu", {"nvidia.com/gpu": 8})
+    assert ref.priority_class_name == "kfstack-training"
     assert ref.node_selector["nvidia.com/gpu.product"] == "NVIDIA-A100-SXM4-80GB"
     assert ref.node_selector["kfstack.io/node-pool"] == "gpu-a100"
     assert ref.tolerations == ({"key": "nvidia.com/gpu", "operator": "Equal", "value": "present",

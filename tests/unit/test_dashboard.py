@@ -1,5 +1,5 @@
 """Dashboard: Kubeflow roles/Istio resources → Profiles + KFAM → default Profile → Central Dashboard
-(→ Notebooks), after auth; kubeflow-gateway on the Istio construct's ingress gateway."""
+(→ Notebooks), after auth's authorizer and Istio's kubeflow-gateway (refs handed in, never re-created)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import yaml
 
 from kfstack.config import ConfigError
 from kfstack.config.loader import load_environment
-from kfstack.constructs.istio.construct import INGRESS_GATEWAY_SELECTOR
 from kfstack.sources.lock import load_lock
 from tests.conftest import ROOT, depends_on, release, release_address, release_values, resources
 
@@ -25,8 +24,7 @@ def _names(stack: dict) -> set[str]:
 def test_releases_follow_upstream_order(synth_env, env):
     stack = synth_env(env)
     addr = lambda name: release_address(stack, name)  # noqa: E731
-    assert addr("oauth2-proxy") in depends_on(stack, "kubeflow-roles")
-    assert addr("oauth2-proxy") in depends_on(stack, "kubeflow-gateway")
+    assert addr("oauth2-proxy") in depends_on(stack, "kubeflow-roles")  # auth's authorizer serves first
     assert addr("kubeflow-roles") in depends_on(stack, "kubeflow-istio-resources")
     profiles_first = depends_on(stack, "profiles-crds")
     assert addr("kubeflow-istio-resources") in profiles_first and addr("kubeflow-gateway") in profiles_first
@@ -46,19 +44,6 @@ def test_parts_are_the_locked_charts_at_their_versions(synth_env, env):
         assert parts, base
         for part in parts:
             assert release(stack, part.name)["version"] == "1.10.0"
-
-
-@pytest.mark.parametrize("env", ENVS)
-def test_kubeflow_gateway_selects_the_ingress_gateway(synth_env, env):
-    stack = synth_env(env)
-    (gateway,) = release_values(stack, "kubeflow-gateway")["manifests"]
-    assert gateway["kind"] == "Gateway" and gateway["metadata"] == {
-        "name": "kubeflow-gateway", "namespace": "kubeflow", "labels": {"app.kubernetes.io/managed-by": "kfstack"}}
-    assert gateway["spec"]["selector"] == INGRESS_GATEWAY_SELECTOR
-    assert INGRESS_GATEWAY_SELECTOR.items() <= release_values(stack, "istio-ingressgateway")["labels"].items()
-    http, https = gateway["spec"]["servers"]  # every shipped environment serves HTTPS (tests/unit/test_tls.py)
-    assert http["port"]["number"] == 80 and http["tls"] == {"httpsRedirect": True}
-    assert https["port"] == {"number": 443, "name": "https", "protocol": "HTTPS"}
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -96,8 +81,8 @@ def test_notebooks_on(synth_config):
 def test_dashboard_off_keeps_auth(synth_config):
     stack = synth_config({"components": {"dashboard": {"enabled": False}}})
     names = _names(stack)
-    assert {"dex", "oauth2-proxy"} <= names
-    assert not {"kubeflow-gateway", "profiles", "centraldashboard", "default-profile"} & names
+    assert {"dex", "oauth2-proxy", "kubeflow-gateway"} <= names  # the Gateway is Istio's
+    assert not {"profiles", "centraldashboard", "default-profile"} & names
 
 
 def _error(tmp_path: Path, components: dict) -> ConfigError:

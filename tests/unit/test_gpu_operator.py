@@ -154,7 +154,7 @@ def test_mig_single_config_strategy_and_labels(synth_config):
 
 
 def test_mig_pool_labels_product_and_allocatable():
-    from kfstack.config.environment import NodePool
+    from kfstack.constructs.cluster_baseline.node_pools import NodePool
 
     single = NodePool.model_validate(MIG_SINGLE_POOL)
     assert single.node_labels == {"kfstack.io/node-pool": "gpu-mig", "nvidia.com/mig.config": "gpu-mig"}

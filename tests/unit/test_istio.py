@@ -1,5 +1,8 @@
-"""Istio: base → cni → istiod → gateways, labels Kubeflow selects, per-environment sizing."""
+"""Istio: base → cni → istiod → gateways → kubeflow-gateway, labels Kubeflow selects, per-environment sizing."""
 
+import pytest
+
+from kfstack.constructs.istio.construct import INGRESS_GATEWAY_SELECTOR
 from tests.conftest import depends_on, release, release_address, release_values, resources
 
 
@@ -62,3 +65,43 @@ def test_cni_off_drops_release_and_relaxes_namespace(synth_config):
 def test_cni_on_makes_namespace_privileged(synth_env):
     nss = {r["metadata"]["name"]: r for r in resources(synth_env("dev"), "kubernetes_namespace_v1").values()}
     assert nss["istio-system"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_kubeflow_gateway_selects_the_ingress_gateway(synth_env, env):
+    stack = synth_env(env)
+    (gateway,) = release_values(stack, "kubeflow-gateway")["manifests"]
+    assert gateway["kind"] == "Gateway" and gateway["metadata"] == {
+        "name": "kubeflow-gateway", "namespace": "kubeflow", "labels": {"app.kubernetes.io/managed-by": "kfstack"}}
+    assert gateway["spec"]["selector"] == INGRESS_GATEWAY_SELECTOR
+    assert INGRESS_GATEWAY_SELECTOR.items() <= release_values(stack, "istio-ingressgateway")["labels"].items()
+    http, https = gateway["spec"]["servers"]  # every shipped environment serves HTTPS (tests/unit/test_tls.py)
+    assert http["port"]["number"] == 80 and http["tls"] == {"httpsRedirect": True}
+    assert https["port"] == {"number": 443, "name": "https", "protocol": "HTTPS"}
+    rel = release(stack, "kubeflow-gateway")
+    assert rel["namespace"].startswith("${kubernetes_namespace_v1.ClusterBaseline_Namespace-kubeflow")
+    assert release_address(stack, "istio-ingressgateway") in rel["depends_on"]
+
+
+def test_istio_creates_the_gateway_kserve_names_without_the_dashboard(synth_config):
+    """KServe names kubeflow/kubeflow-gateway; with the dashboard (and auth) off it still exists and KServe
+    waits for it (issue 14: the Dashboard used to create it)."""
+    stack = synth_config({"components": {"dashboard": {"enabled": False}, "auth": {"enabled": False}}})
+    gw = release_values(stack, "kserve")["kserve"]["controller"]["gateway"]["ingressGateway"]["gateway"]
+    (gateway,) = release_values(stack, "kubeflow-gateway")["manifests"]
+    assert gw == f"{gateway['metadata']['namespace']}/{gateway['metadata']['name']}"
+    assert release_address(stack, "kubeflow-gateway") in depends_on(stack, "kserve")
+    assert not any(rid.startswith("Dashboard_") for rid in resources(stack, "helm_release"))
+
+
+def test_an_existing_gateway_moves_with_its_state(synth_env):
+    """The Dashboard construct's release is moved, not destroyed and recreated (a cdktf moved block)."""
+    stack = synth_env("prod")
+    assert stack["moved"] == [{"from": "helm_release.Dashboard_Gateway_9B355024",
+                               "to": release_address(stack, "kubeflow-gateway")}]
+    assert not [rid for rid in resources(stack, "helm_release") if rid.startswith("Dashboard_Gateway")]
+
+
+def test_profiles_wait_for_the_gateway_of_the_ingress_ref(synth_env):
+    stack = synth_env("dev")
+    assert release_address(stack, "kubeflow-gateway") in depends_on(stack, "profiles-crds")

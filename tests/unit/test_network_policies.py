@@ -84,8 +84,9 @@ def test_docs_list_the_policies_each_namespace_gets(synth_env):
     documented: dict[str, set[str]] = {}
     for section in re.split(r"^## ", text, flags=re.M)[1:]:
         m = re.match(r"Namespace `([a-z0-9-]+)`", section)
-        if m:
-            documented[m.group(1)] = set(re.findall(r"^\| `(kfstack-[a-z0-9-]+)` \|", section, flags=re.M))
+        names = set(re.findall(r"^\| `(kfstack-[a-z0-9-]+)` \|", section, flags=re.M))
+        if m and names:   # the `kubeflow` section lists upstream's policies (checked by the conformance tier)
+            documented[m.group(1)] = names
     for env in ENVS:
         synthesized: dict[str, set[str]] = {}
         for ns, name in policies(synth_env(env)):

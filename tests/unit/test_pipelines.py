@@ -187,7 +187,8 @@ def standin_vendor(bases: dict[str, str]) -> Iterator[tuple[str, SourcesLock]]:
 
 def vendored_overrides(vendor_dir: str, only: str, **versions: str) -> dict:
     """Vendored mode with only ``only`` of the kustomize apps on (the others need real vendored bases)."""
-    off = {name: {"enabled": False} for name in ("auth", "dashboard", "pipelines", "katib") if name != only}
+    off: dict = {name: {"enabled": False} for name in ("auth", "dashboard", "pipelines", "katib") if name != only}
+    off["cluster_baseline"] = {"kubeflow_network_policies": False}   # upstream's base, not a stand-in
     return {"sources": {"mode": "vendored", "vendor_dir": vendor_dir},
             "release": {"versions": versions}, "components": off}
 

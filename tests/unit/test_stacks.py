@@ -47,6 +47,13 @@ def test_unpinned_version_is_a_source_error(synth_config):
 
 def test_vendored_mode_without_cache_names_missing_chart_and_command(synth_config):
     with pytest.raises(SourceError, match=r"cert-manager-v1.19.4.tgz missing.*kfstack vendor"):
+        synth_config({"sources": {"mode": "vendored", "vendor_dir": "no-such-vendor-dir"},
+                      "components": {"cluster_baseline": {"kubeflow_network_policies": False}}})
+
+
+def test_vendored_mode_without_kustomize_cache_names_the_base_and_command(synth_config):
+    with pytest.raises(SourceError, match=r"kustomize base kubeflow-namespace 26.03 is not in the vendor cache.*"
+                                          r"kfstack vendor"):
         synth_config({"sources": {"mode": "vendored", "vendor_dir": "no-such-vendor-dir"}})
 
 
@@ -62,7 +69,8 @@ def test_vendored_mode_uses_local_archive_as_asset(synth_config, tmp_path, monke
             (vendor / "charts" / pin.archive_name).write_bytes(b"stand-in archive for a test, not a real chart")
         # Kustomize-based components need a vendored kustomize cache (tests/unit/test_auth.py covers them).
         stack = synth_config({"sources": {"mode": "vendored", "vendor_dir": "build/test-vendor"},
-                              "components": {"auth": {"enabled": False}, "dashboard": {"enabled": False},
+                              "components": {"cluster_baseline": {"kubeflow_network_policies": False},
+                                             "auth": {"enabled": False}, "dashboard": {"enabled": False},
                                              "pipelines": {"enabled": False}, "katib": {"enabled": False}}})
         rel = next(r for r in resources(stack, "helm_release").values() if r["name"] == "cert-manager")
         assert rel["chart"].startswith("assets/") and rel["chart"].endswith(".tgz")

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from kfstack.config.environment import EnvironmentConfig
+from kfstack.constructs.training.construct import pytorch_job
 from kfstack.sources.charts import ChartResolver
 from kfstack.sources.lock import load_lock
 from tests.conftest import ROOT, depends_on, env_dict, release, release_address, release_values, resources
@@ -96,7 +97,20 @@ def test_one_cluster_training_runtime_per_gpu_pool(synth_env):
     t4_pod = t4["template"]["spec"]["template"]["spec"]
     assert t4_pod["nodeSelector"]["nvidia.com/gpu.product"] == "Tesla-T4-SHARED"
     assert t4_pod["tolerations"][0]["value"] == "shared"
-    assert depends_on(stack, "kfstack-training-runtimes")[-1] == release_address(stack, "kubeflow-trainer")
+    assert release_address(stack, "kubeflow-trainer") in depends_on(stack, "kfstack-training-runtimes")
+
+
+def test_gpu_targets_wait_for_the_gpu_operator(synth_config):
+    """The per-pool runtimes and scheduling fragments (what GPU jobs use) depend on the GPU Operator's ref;
+    without the operator they do not (nothing to wait for)."""
+    stack = synth_config()
+    operator = release_address(stack, "gpu-operator")
+    assert operator in depends_on(stack, "kfstack-training-runtimes")
+    assert operator in _scheduling(stack)["depends_on"]
+    assert operator not in depends_on(stack, "kubeflow-trainer")  # the operators themselves need no GPUs
+    stack = synth_config({"components": {"gpu_operator": {"enabled": False}}})
+    assert not any("GpuOperator" in d for d in depends_on(stack, "kfstack-training-runtimes"))
+    assert not any("GpuOperator" in d for d in _scheduling(stack)["depends_on"])
 
 
 def test_dev_runtime_image_is_docker_hubs(synth_env):
@@ -128,7 +142,7 @@ def test_mig_mixed_pool_requests_its_mig_resource(synth_config):
 def test_seed_pytorch_job_targets_the_prod_a100_pool():
     """The seed's PyTorchJob: 1 master + 3 workers x 4 GPUs on NVIDIA-A100-SXM4-80GB."""
     a100 = _build(base_env="prod").training.pools["gpu-a100"]
-    job = a100.pytorch_job("ddp", "team-a", image="registry.internal/acme/train:1", workers=3, gpus=4)
+    job = pytorch_job(a100, "ddp", "team-a", image="registry.internal/acme/train:1", workers=3, gpus=4)
     assert (job["apiVersion"], job["kind"]) == ("kubeflow.org/v1", "PyTorchJob")
     specs = job["spec"]["pytorchReplicaSpecs"]
     assert (specs["Master"]["replicas"], specs["Worker"]["replicas"]) == (1, 3)
@@ -141,7 +155,7 @@ def test_seed_pytorch_job_targets_the_prod_a100_pool():
         assert pod["priorityClassName"] == "kfstack-training"
         assert pod["containers"][0]["resources"] == {"limits": {"nvidia.com/gpu": 4}}
     with pytest.raises(ValueError, match="offer 8"):
-        a100.pytorch_job("big", "team-a", image="x", workers=1, gpus=9)
+        pytorch_job(a100, "big", "team-a", image="x", workers=1, gpus=9)
 
 
 def test_no_gpu_pools_no_runtimes_or_scheduling(synth_config):

@@ -59,7 +59,7 @@ def test_the_target_schedules_like_the_stack_publishes_it(prod, synth_env):
 
 
 def test_prod_target(prod):
-    assert prod.pool.pool == "gpu-a100" and prod.pool_nodes == 4
+    assert prod.pool.name == "gpu-a100" and prod.pool_nodes == 4
     assert prod.namespace == "kubeflow-ml-admin-prod-internal"  # the default Profile of prod's first user, ml-admin@prod.internal
     assert prod.training_image == "registry.internal/pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime"
     assert prod.python_image.startswith("registry.internal/")

@@ -34,7 +34,9 @@ upstream's Deployments are used unmodified:
       kubectl -n auth get secret kubeflow-initial-user -o jsonpath='{.data.password}' | base64 -d
 
 The mesh side (``meshConfig.extensionProviders`` entry ``oauth2-proxy``) is istiod's
-configuration: :func:`oauth2_proxy_authorizer` is handed to the Istio construct.
+configuration: the pure value ``AuthSettings.authorizer`` is handed to the Istio construct, which
+is installed first. This construct exports the same provider with its ``ready`` as
+:attr:`Auth.authorizer`, for what needs oauth2-proxy serving.
 """
 
 from __future__ import annotations
@@ -46,18 +48,16 @@ from kfstack.cdk import (
     ConfigMapV1, ConfigMapV1Metadata, Construct, ITerraformDependable, Password, SecretV1, SecretV1Metadata,
 )
 
-from kfstack.constructs.auth.settings import AuthSettings
+from kfstack.constructs.auth.settings import OAUTH2_PROXY_NAMESPACE, AuthSettings
 from kfstack.constructs.core import ClusterHandle, Namespace
 from kfstack.constructs.core.kustomize import KustomizeReleases
 from kfstack.constructs.core.namespace import MANAGED_BY
-from kfstack.constructs.core.refs import ExtAuthzProvider, NamespaceRef, UserRef
+from kfstack.constructs.core.refs import AuthorizerRef, NamespaceRef, UserRef
 from kfstack.model import PodSecurityLevel
 from kfstack.sources.charts import ChartSource
 
 DEX_NAMESPACE = "auth"
 """Upstream's Dex namespace; part of :data:`DEX_ISSUER`, so not a setting."""
-OAUTH2_PROXY_NAMESPACE = "oauth2-proxy"
-"""Upstream's oauth2-proxy namespace (its Service is the mesh's ext_authz target)."""
 DEX_PORT = 5556
 DEX_ISSUER = f"http://dex.{DEX_NAMESPACE}.svc.cluster.local:{DEX_PORT}/dex"
 """Dex's issuer, as upstream's oauth2_proxy.cfg and RequestAuthentication ``dex-jwt`` expect it."""
@@ -92,20 +92,6 @@ EXCLUDED = {
                      f"ConfigMap/{OAUTH2_PROXY_NAMESPACE}/{OAUTH2_PROXY_PARAMETERS}"),
 }
 """Upstream objects this construct replaces: the ``exclude`` lists of the two sources.lock entries."""
-
-
-def oauth2_proxy_authorizer() -> ExtAuthzProvider:
-    """The mesh's ``oauth2-proxy`` ext_authz provider (kubeflow/manifests 26.03
-    ``common/oauth2-proxy/components/istio-external-auth-patches/patches/cm.enable-oauth2-proxy.yaml``)."""
-    return ExtAuthzProvider(
-        name="oauth2-proxy",
-        service=f"oauth2-proxy.{OAUTH2_PROXY_NAMESPACE}.svc.cluster.local",
-        port=80,
-        include_request_headers=("authorization", "cookie"),
-        headers_to_upstream=("authorization", "path", "x-auth-request-email", "x-auth-request-groups",
-                             "x-auth-request-user"),
-        headers_to_downstream=("content-type", "set-cookie"),
-    )
 
 
 def dex_config(settings: AuthSettings) -> dict[str, Any]:
@@ -180,6 +166,8 @@ class Auth(Construct):
             (:func:`proxy_parameters`); dex_passwords, dex_client, proxy_secret,
             initial_user: the Secrets.
         user: :class:`UserRef` of the initial user, ready once Dex is.
+        authorizer: :class:`AuthorizerRef`: the mesh's ext_authz provider (``settings.authorizer``),
+            serving once oauth2-proxy's last release is applied (its AuthorizationPolicies ship in it).
         ready: oauth2-proxy's last release (login works once it is applied).
 
     Raises:
@@ -236,3 +224,4 @@ class Auth(Construct):
         self.user = UserRef(email=settings.user_email, password_secret=INITIAL_USER_SECRET,
                             password_secret_namespace=DEX_NAMESPACE, ready=(self.dex.last, self.initial_user))
         self.ready = (self.oauth2_proxy.last,)
+        self.authorizer = AuthorizerRef(provider=settings.authorizer, ready=self.ready)

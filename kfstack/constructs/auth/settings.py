@@ -8,7 +8,8 @@ v7.14.3, overlay ``overlays/m2m-dex-only``).
 from __future__ import annotations
 
 import re
-from typing import Annotated, ClassVar
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, StringConstraints
 
@@ -21,6 +22,8 @@ EmailAddress = Annotated[
 """An e-mail address (``local@domain.tld``); Dex logs users in by e-mail."""
 
 _NON_DNS = re.compile(r"[^a-z0-9]+")
+OAUTH2_PROXY_NAMESPACE = "oauth2-proxy"
+"""Upstream's oauth2-proxy namespace (its Service is the mesh's ext_authz target); not a setting."""
 
 
 def profile_name_for(email: str) -> str:
@@ -31,6 +34,48 @@ def profile_name_for(email: str) -> str:
     every run of characters other than letters and digits becomes ``-``.
     """
     return "kubeflow-" + _NON_DNS.sub("-", email.lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class ExtAuthzProvider:
+    """An Istio external authorizer (mesh config ``extensionProviders[].envoyExtAuthzHttp``).
+
+    AuthorizationPolicies with ``action: CUSTOM`` and ``provider.name: <name>``
+    send requests to ``service:port`` for a decision. Values follow kubeflow/manifests
+    26.03 ``common/oauth2-proxy/components/istio-external-auth-patches``. Pure data: the auth
+    construct exports it with its ``ready`` as :class:`~kfstack.constructs.core.refs.AuthorizerRef`.
+
+    Attributes:
+        name: provider name AuthorizationPolicies reference (``oauth2-proxy``).
+        service: FQDN of the authorizer's Service.
+        port: its HTTP port.
+        include_request_headers: headers sent to the authorizer.
+        headers_to_upstream: authorizer response headers added to the allowed request.
+        headers_to_downstream: authorizer response headers returned on deny.
+        jwt_refresh_interval: istiod's ``PILOT_JWT_PUB_KEY_REFRESH_INTERVAL``
+            (Go duration), short so a JWKS fetched before the issuer was up is retried soon.
+    """
+
+    name: str
+    service: str
+    port: int
+    include_request_headers: tuple[str, ...]
+    headers_to_upstream: tuple[str, ...]
+    headers_to_downstream: tuple[str, ...]
+    jwt_refresh_interval: str = "1m"
+
+    def mesh_config(self) -> dict[str, Any]:
+        """The ``meshConfig.extensionProviders`` entry (istiod chart value)."""
+        return {
+            "name": self.name,
+            "envoyExtAuthzHttp": {
+                "service": self.service,
+                "port": self.port,
+                "includeRequestHeadersInCheck": list(self.include_request_headers),
+                "headersToUpstreamOnAllow": list(self.headers_to_upstream),
+                "headersToDownstreamOnDeny": list(self.headers_to_downstream),
+            },
+        }
 
 
 class AuthSettings(ComponentSettings):
@@ -73,3 +118,21 @@ class AuthSettings(ComponentSettings):
         description="Characters of the generated initial password (letters and digits). Default 24.",
     )
 
+    @property
+    def authorizer(self) -> ExtAuthzProvider:
+        """The mesh's ``oauth2-proxy`` ext_authz provider (kubeflow/manifests 26.03
+        ``common/oauth2-proxy/components/istio-external-auth-patches/patches/cm.enable-oauth2-proxy.yaml``).
+
+        A pure value because istiod's mesh config must name it before auth is installed: upstream
+        installs Istio before oauth2-proxy, and auth's own Istio objects need istiod first. istiod
+        only records the address; readiness is :attr:`Auth.authorizer.ready <kfstack.constructs.core.refs.AuthorizerRef>`.
+        """
+        return ExtAuthzProvider(
+            name="oauth2-proxy",
+            service=f"oauth2-proxy.{OAUTH2_PROXY_NAMESPACE}.svc.cluster.local",
+            port=80,
+            include_request_headers=("authorization", "cookie"),
+            headers_to_upstream=("authorization", "path", "x-auth-request-email", "x-auth-request-groups",
+                                 "x-auth-request-user"),
+            headers_to_downstream=("content-type", "set-cookie"),
+        )

@@ -13,8 +13,8 @@ from kfstack.cdk import (
     Construct, PriorityClassV1, PriorityClassV1Metadata, TerraformProvider, TerraformVariable,
 )
 
-from kfstack.config.environment import NodePool, RegistryMirror
-from kfstack.constructs.cluster_baseline.settings import KUBEFLOW_NAMESPACE, ClusterBaselineSettings
+from kfstack.constructs.cluster_baseline.node_pools import NodePool
+from kfstack.constructs.cluster_baseline.settings import KUBEFLOW_NAMESPACE, ClusterBaselineSettings, RegistryMirror
 from kfstack.constructs.core.kustomize import KustomizeReleases
 from kfstack.constructs.core.namespace import MANAGED_BY, Namespace
 from kfstack.constructs.core.refs import ClusterHandle, GpuPoolRef, ImageMirror
@@ -33,23 +33,11 @@ _PRIORITY_CLASSES = {
 }
 
 
-def gpu_pool_ref(pool: NodePool) -> GpuPoolRef:
-    """Scheduling conventions of one GPU pool (node selector, tolerations). Pool must have ``gpu``."""
-    assert pool.gpu is not None
-    return GpuPoolRef(
-        name=pool.name,
-        product=pool.gpu.product,
-        gpus_per_node=pool.gpu.per_node,
-        sharing=pool.gpu.sharing.value,
-        node_selector=pool.node_selector,
-        tolerations=tuple(t.toleration().as_k8s() for t in pool.taints),
-        time_slicing_replicas=pool.gpu.time_slicing_replicas,
-        mig_strategy=pool.gpu.mig_strategy.value if pool.gpu.mig_strategy else None,
-        mig_devices=dict(sorted((pool.gpu.mig_devices or {}).items())),
-        node_labels=pool.node_labels,
-        discovered_labels=pool.gpu.discovered_labels,
-        allocatable=pool.gpu.allocatable,
-    )
+def gpu_pool_refs(node_pools: Sequence[NodePool]) -> tuple[GpuPoolRef, ...]:
+    """A :class:`GpuPoolRef` for every pool with GPUs, in environment order; batch work on them runs at
+    the baseline's ``kfstack-training`` PriorityClass."""
+    training = f"{PRIORITY_CLASS_PREFIX}training"
+    return tuple(GpuPoolRef(pool, priority_class_name=training) for pool in node_pools if pool.gpu is not None)
 
 
 class ClusterBaseline(Construct):
@@ -119,7 +107,7 @@ class ClusterBaseline(Construct):
             helm=helm,
             ready=tuple(ready),
             priority_classes={role: f"{PRIORITY_CLASS_PREFIX}{role}" for role in self.priority_classes},
-            gpu_pools=tuple(gpu_pool_ref(p) for p in node_pools if p.gpu is not None),
+            gpu_pools=gpu_pool_refs(node_pools),
             storage_class=storage_class,
             mirror=mirror,
             shared_namespaces={name: ns.ref for name, ns in namespaces.items()},

@@ -1,10 +1,11 @@
-"""Settings of the cluster baseline (importable without cdktf)."""
+"""Settings of the cluster baseline (importable without cdktf): shared namespaces, PriorityClasses,
+the registry mirror. Node pools and their GPUs are in :mod:`kfstack.constructs.cluster_baseline.node_pools`."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from kfstack.model import ComponentSettings, DnsLabel, LabelKey, LabelValue, PodSecurityLevel, Settings
 
@@ -73,6 +74,40 @@ class PriorityClasses(Settings):
     training: int = Field(10_000, ge=0, le=1_000_000_000, description="kfstack-training. Default 10000.")
 
 
+_DNS_NAME = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+RegistryHost = Annotated[str, StringConstraints(
+    pattern=rf"^{_DNS_NAME}(?::[0-9]{{1,5}})?(?:/{_PATH_COMPONENT})*/?$", max_length=255)]
+"""A registry host, optional port and optional repository path prefix, as an image reference
+starts (the distribution/reference grammar: lower-case DNS name; path components of
+lower-case letters and digits joined by ``.``, ``_``, ``__`` or dashes). No ``//``, no scheme."""
+
+
+class RegistryMirror(Settings):
+    """An internal container registry that mirrors every image the platform runs.
+
+    When set, components rewrite their image registries to ``host`` and add
+    ``pull_secret`` (a Secret the site creates; kfstack only references it).
+    """
+
+    host: RegistryHost = Field(
+        ..., description="Registry host[:port][/path], e.g. registry.internal or registry.internal:5000/mirror "
+        "(no scheme; a trailing / is dropped). Required."
+    )
+    pull_secret: DnsLabel | None = Field(None, description="Name of an image pull Secret. Default none.")
+
+    @field_validator("host")
+    @classmethod
+    def _normal_host(cls, host: str) -> str:
+        """Drop a trailing ``/`` (images become ``<host>/<path>``, never ``<host>//<path>``); check the port."""
+        host = host.rstrip("/")
+        name, _, rest = host.partition("/")
+        port = name.partition(":")[2]
+        if port and not 1 <= int(port) <= 65535:
+            raise ValueError(f"port {port} is not a TCP port (1-65535)")
+        return host
+
+
 class ClusterBaselineSettings(ComponentSettings):
     """The cluster baseline every other component stands on.
 
@@ -87,7 +122,7 @@ class ClusterBaselineSettings(ComponentSettings):
     """
 
     shared_namespaces: tuple[SharedNamespace, ...] = Field(
-        (SharedNamespace(name="kubeflow", pod_security=PodSecurityLevel.baseline, labels=KUBEFLOW_NAMESPACE_LABELS),),
+        (SharedNamespace(name=KUBEFLOW_NAMESPACE, pod_security=PodSecurityLevel.baseline, labels=KUBEFLOW_NAMESPACE_LABELS),),
         description="Namespaces shared by the Kubeflow applications. Default: kubeflow (baseline, "
         "upstream's control-plane and istio-injection labels).",
     )

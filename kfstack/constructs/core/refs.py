@@ -7,10 +7,12 @@ Each ref carries ``ready``: the Terraform resources a consumer must put in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 from kfstack.cdk import ITerraformDependable, TerraformProvider
 
+from kfstack.constructs.auth.settings import ExtAuthzProvider
+from kfstack.constructs.cluster_baseline.node_pools import GpuSpec, NodePool
 from kfstack.images import mirror_reference
 
 
@@ -46,33 +48,95 @@ class StorageClassRef:
 
 @dataclass(frozen=True)
 class GpuPoolRef:
-    """How workloads target one GPU node pool.
+    """One GPU node pool as workloads see it: the pool's settings, read through, never copied.
 
-    ``node_selector`` uses the GPU Operator's ``nvidia.com/gpu.product`` label
-    plus ``kfstack.io/node-pool``; ``tolerations`` match the pool's taints
-    (Kubernetes JSON shape: key, operator, value, effect).
+    Built by the cluster baseline for every pool with ``gpu`` (``ClusterHandle.gpu_pools``);
+    the GPU Operator, storage node plugins and training read the same object. Everything
+    else derives from :attr:`pool`.
 
-    Sharing (``sharing`` is exclusive, time-slicing or mig):
-    ``time_slicing_replicas`` pods per GPU, or ``mig_strategy`` (single|mixed)
-    with ``mig_devices`` (MIG instances per GPU by profile). ``node_labels``
-    are the labels the pool's nodes must carry (including the GPU Operator's
-    ``nvidia.com/device-plugin.config`` / ``nvidia.com/mig.config`` selector);
-    ``discovered_labels`` are those GPU Feature Discovery writes on real nodes
-    (a kwok node must carry both); ``allocatable`` the extended resources per node.
+    Attributes:
+        pool: the node pool's settings (kind gpu; ``pool.gpu`` is set).
+        priority_class_name: PriorityClass of batch work on the pool (the baseline's
+            ``kfstack-training``): it is not a property of the nodes, so it is carried here.
+
+    Example::
+
+        ref = GpuPoolRef(pool, priority_class_name="kfstack-training")
+        ref.node_selector  # {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB", "kfstack.io/node-pool": "gpu-a100"}
+        ref.gpu_resource, ref.gpus_per_node  # ("nvidia.com/gpu", 8)
+
+    Raises:
+        ValueError: ``pool`` has no ``gpu`` block (a CPU pool).
     """
 
-    name: str
-    product: str
-    gpus_per_node: int
-    sharing: str
-    node_selector: dict[str, str]
-    tolerations: tuple[dict[str, str], ...]
-    time_slicing_replicas: int | None = None
-    mig_strategy: str | None = None
-    mig_devices: dict[str, int] = field(default_factory=dict)
-    node_labels: dict[str, str] = field(default_factory=dict)
-    discovered_labels: dict[str, str] = field(default_factory=dict)
-    allocatable: dict[str, int] = field(default_factory=dict)
+    pool: NodePool
+    priority_class_name: str
+
+    def __post_init__(self) -> None:
+        if self.pool.gpu is None:
+            raise ValueError(f"node pool {self.pool.name!r} has no GPUs (kind cpu); only GPU pools have a GpuPoolRef")
+
+    @property
+    def name(self) -> str:
+        """The pool's name (``node_pools[].name``)."""
+        return self.pool.name
+
+    @property
+    def gpu(self) -> GpuSpec:
+        """The GPUs of each node and how pods share them (``node_pools[].gpu``)."""
+        assert self.pool.gpu is not None  # checked in __post_init__
+        return self.pool.gpu
+
+    @property
+    def node_selector(self) -> dict[str, str]:
+        """Selects exactly this pool's nodes: ``nvidia.com/gpu.product`` as GPU Feature Discovery writes it
+        and ``kfstack.io/node-pool`` (:attr:`NodePool.node_selector`)."""
+        return self.pool.node_selector
+
+    @property
+    def tolerations(self) -> tuple[dict[str, str], ...]:
+        """Tolerations matching the pool's taints, Kubernetes JSON shape (key, operator, value, effect)."""
+        return tuple(t.toleration().as_k8s() for t in self.pool.taints)
+
+    @property
+    def allocatable(self) -> dict[str, int]:
+        """Extended resources one node advertises (:attr:`GpuSpec.allocatable`), e.g. ``{"nvidia.com/gpu": 8}``."""
+        return self.gpu.allocatable
+
+    @property
+    def gpu_resource(self) -> str:
+        """The extended resource a replica requests: ``nvidia.com/gpu``, or on a MIG mixed pool the
+        first ``nvidia.com/mig-<profile>`` in name order."""
+        resources = self.allocatable
+        return "nvidia.com/gpu" if "nvidia.com/gpu" in resources else sorted(resources)[0]
+
+    @property
+    def gpus_per_node(self) -> int:
+        """How many of :attr:`gpu_resource` one node offers (time-sliced or MIG instances count; physical
+        GPUs are ``gpu.per_node``)."""
+        return self.allocatable[self.gpu_resource]
+
+    def pod_fragment(self) -> dict[str, Any]:
+        """The PodSpec fields that place a batch pod on this pool: node selector, tolerations, PriorityClass."""
+        return {"nodeSelector": dict(self.node_selector), "tolerations": [dict(t) for t in self.tolerations],
+                "priorityClassName": self.priority_class_name}
+
+
+@dataclass(frozen=True)
+class GpuOperatorRef:
+    """The NVIDIA GPU Operator serving the cluster's GPU pools (exported by the GPU Operator construct).
+
+    A consumer that schedules on GPU pools takes ``GpuOperatorRef | None`` (None: the operator is
+    not installed by kfstack, e.g. a site that runs its own) and puts ``ready`` in the
+    ``depends_on`` of what targets the pools.
+
+    Attributes:
+        pools: the GPU pools whose nodes the operands configure (``ClusterHandle.gpu_pools``).
+        ready: the operator is installed (and reconciles its operands) once these are applied.
+    """
+
+    pools: tuple[GpuPoolRef, ...]
+    ready: Sequence[ITerraformDependable]
 
 
 @dataclass(frozen=True)
@@ -311,44 +375,23 @@ class MySqlEndpoint:
 
 
 @dataclass(frozen=True)
-class ExtAuthzProvider:
-    """An Istio external authorizer (mesh config ``extensionProviders[].envoyExtAuthzHttp``).
+class AuthorizerRef:
+    """The mesh's external authorizer (oauth2-proxy), exported by the auth construct.
 
-    AuthorizationPolicies with ``action: CUSTOM`` and ``provider.name: <name>``
-    send requests to ``service:port`` for a decision. Values follow kubeflow/manifests
-    26.03 ``common/oauth2-proxy/components/istio-external-auth-patches``.
+    ``provider`` is the pure description istiod's mesh config holds (it is known from the settings
+    before auth is installed: :attr:`AuthSettings.authorizer`); ``ready`` is what a consumer that
+    needs the authorizer *serving* depends on, e.g. an application trusting the ``kubeflow-userid``
+    header behind Kubeflow's gateway, which must not be routed before requests are checked.
 
     Attributes:
-        name: provider name AuthorizationPolicies reference (``oauth2-proxy``).
-        service: FQDN of the authorizer's Service.
-        port: its HTTP port.
-        include_request_headers: headers sent to the authorizer.
-        headers_to_upstream: authorizer response headers added to the allowed request.
-        headers_to_downstream: authorizer response headers returned on deny.
-        jwt_refresh_interval: istiod's ``PILOT_JWT_PUB_KEY_REFRESH_INTERVAL``
-            (Go duration), short so a JWKS fetched before the issuer was up is retried soon.
+        provider: the ext_authz provider (name, service, port, headers).
+        ready: oauth2-proxy serves, and its AuthorizationPolicies (``CUSTOM``, provider
+            ``provider.name``, and the DENY without a JWT, which ship in the same release) are
+            applied once these are.
     """
 
-    name: str
-    service: str
-    port: int
-    include_request_headers: tuple[str, ...]
-    headers_to_upstream: tuple[str, ...]
-    headers_to_downstream: tuple[str, ...]
-    jwt_refresh_interval: str = "1m"
-
-    def mesh_config(self) -> dict:
-        """The ``meshConfig.extensionProviders`` entry (istiod chart value)."""
-        return {
-            "name": self.name,
-            "envoyExtAuthzHttp": {
-                "service": self.service,
-                "port": self.port,
-                "includeRequestHeadersInCheck": list(self.include_request_headers),
-                "headersToUpstreamOnAllow": list(self.headers_to_upstream),
-                "headersToDownstreamOnDeny": list(self.headers_to_downstream),
-            },
-        }
+    provider: ExtAuthzProvider
+    ready: Sequence[ITerraformDependable]
 
 
 @dataclass(frozen=True)

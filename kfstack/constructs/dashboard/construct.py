@@ -1,5 +1,5 @@
 """Dashboard construct: Kubeflow roles and Istio resources → Profiles + KFAM → default Profile →
-Central Dashboard → Notebooks (optional).
+Central Dashboard → Notebooks (optional), behind Istio's ``kubeflow-gateway`` and auth's authorizer.
 
 Sources (kustomize-only upstream; kubeflow/manifests 26.03, pinned in sources.lock; order as
 in its ``example/kustomization.yaml`` and README):
@@ -8,9 +8,9 @@ in its ``example/kustomization.yaml`` and README):
   ``kubeflow-admin``/``-edit``/``-view`` that Profiles bind owners and contributors to.
 - ``kubeflow-istio-resources`` (``common/istio/kubeflow-istio-resources/base``): ClusterRoles
   ``kubeflow-istio-admin``/``-edit``/``-view``. Its Gateway ``kubeflow/kubeflow-gateway`` is
-  excluded and replaced by :data:`GATEWAY_NAME` here, selecting
-  :data:`~kfstack.constructs.istio.construct.INGRESS_GATEWAY_SELECTOR` (the labels the Istio
-  construct gives its ingress gateway) instead of a copy of them.
+  excluded: the Istio construct creates it and hands it over as ``ingress`` (a
+  :class:`~kfstack.constructs.core.refs.GatewayRef`), which Profiles and the dashboard's
+  VirtualServices wait for.
 - ``profiles`` 1.10.0 (``applications/profiles/pss``): CRD ``profiles.kubeflow.org``, the
   profile controller and KFAM (``profiles-kfam``), trusting header ``kubeflow-userid``.
 - ``centraldashboard`` 1.10.0 (``applications/centraldashboard/overlays/oauth2-proxy``:
@@ -32,44 +32,12 @@ from kfstack.constructs.auth.settings import profile_name_for
 from kfstack.constructs.core import ClusterHandle, HelmChart
 from kfstack.constructs.core.kustomize import KustomizeReleases
 from kfstack.constructs.core.namespace import MANAGED_BY
-from kfstack.constructs.core.refs import UserRef
+from kfstack.constructs.core.refs import AuthorizerRef, GatewayRef, UserRef
 from kfstack.constructs.dashboard.settings import DashboardSettings
-from kfstack.constructs.istio.construct import INGRESS_GATEWAY_SELECTOR, GatewayTls
 from kfstack.sources.charts import ChartSource
 
-GATEWAY_NAME = "kubeflow-gateway"
-"""The Gateway every Kubeflow VirtualService names as ``kubeflow/kubeflow-gateway``."""
 PROFILE_API_VERSION = "kubeflow.org/v1"
 """Storage version of ``profiles.kubeflow.org`` in Profiles 1.10.0 (v1beta1 is served too)."""
-
-EXCLUDED = {"kubeflow-istio-resources": (f"Gateway/kubeflow/{GATEWAY_NAME}",)}
-"""Upstream objects this construct replaces: the ``exclude`` lists of sources.lock entries."""
-
-
-def gateway_manifest(namespace: str, tls: GatewayTls | None = None) -> dict[str, Any]:
-    """``kubeflow-gateway`` on the Istio ingress gateway.
-
-    With ``tls``: HTTPS on port 443 for ``tls.hosts`` only (certificate from Secret
-    ``tls.credential_name``, TLS 1.2+), and port 80 answering every request with a redirect to
-    it (``httpsRedirect``, 301). Without: plain HTTP on port 80 for any host, as upstream
-    (``common/istio/kubeflow-istio-resources/base/kf-istio-resources.yaml``) ships it.
-    """
-    if tls is None:
-        servers: list[dict[str, Any]] = [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}]
-    else:
-        servers = [
-            {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": tls.hosts,
-             "tls": {"httpsRedirect": True}},
-            {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": tls.hosts,
-             "tls": {"mode": "SIMPLE", "credentialName": tls.credential_name, "minProtocolVersion": "TLSV1_2"}},
-        ]
-    return {
-        "apiVersion": "networking.istio.io/v1",
-        "kind": "Gateway",
-        "metadata": {"name": GATEWAY_NAME, "namespace": namespace, "labels": dict(MANAGED_BY)},
-        "spec": {"selector": dict(INGRESS_GATEWAY_SELECTOR), "servers": servers},
-    }
-
 
 def profile_manifest(name: str, owner_email: str) -> dict[str, Any]:
     """A Profile owned by user ``owner_email`` (upstream ``common/user-namespace/base``)."""
@@ -89,8 +57,8 @@ class Dashboard(Construct):
         dash = Dashboard(stack, "Dashboard", cluster=baseline.handle,
                          dashboard_source=ChartSource(resolver, "1.10.0"),
                          profiles_source=ChartSource(resolver, "1.10.0"),
-                         notebooks_source=ChartSource(resolver, "1.10.0"),
-                         settings=DashboardSettings(), user=auth.user, depends_on=auth.ready)
+                         notebooks_source=ChartSource(resolver, "1.10.0"), settings=DashboardSettings(),
+                         user=auth.user, authorizer=auth.authorizer, ingress=istio.ingress)
 
     Args:
         dashboard_source: app version of ``centraldashboard``.
@@ -98,11 +66,14 @@ class Dashboard(Construct):
             ``kubeflow-istio-resources`` (pinned together with Profiles).
         notebooks_source: app version of ``notebook-controller`` and ``jupyter-web-app``.
         user: the initial user; owner of the default Profile.
-        depends_on: auth (and through it Istio) — installed first, as upstream orders it.
-        tls: HTTPS at the gateway (Istio's :class:`GatewayTls`); None serves plain HTTP on port 80.
+        authorizer: auth's external authorizer; everything here installs once it serves (upstream
+            order: auth first), since the dashboard and KFAM trust the ``kubeflow-userid`` header
+            it guards.
+        ingress: Istio's ``kubeflow/kubeflow-gateway``, which Profiles' and the dashboard's
+            VirtualServices bind to.
+        depends_on: anything else to install first. Default none.
 
     Attributes:
-        gateway: the raw-manifests release holding ``kubeflow-gateway``.
         roles, istio_resources, profiles, centraldashboard: :class:`KustomizeReleases`.
         default_profile: the raw-manifests release of the default Profile, or None.
         notebook_controller, jupyter_web_app: :class:`KustomizeReleases`, or None.
@@ -116,8 +87,8 @@ class Dashboard(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, dashboard_source: ChartSource,
                  profiles_source: ChartSource, notebooks_source: ChartSource, settings: DashboardSettings,
-                 user: UserRef, depends_on: Sequence[ITerraformDependable] = (),
-                 tls: GatewayTls | None = None) -> None:
+                 user: UserRef, authorizer: AuthorizerRef, ingress: GatewayRef,
+                 depends_on: Sequence[ITerraformDependable] = ()) -> None:
         super().__init__(scope, id_)
         ns = cluster.shared_namespaces.get(settings.namespace)
         if ns is None:
@@ -134,13 +105,11 @@ class Dashboard(Construct):
                              release_name=name, namespace=ns, values={"manifests": manifests},
                              timeout_s=timeout, depends_on=after)
 
-        self.gateway = raw("Gateway", GATEWAY_NAME, [gateway_manifest(settings.namespace, tls)],
-                           [*depends_on, *(tls.ready if tls else ())])
-        self.roles = kustomize("Roles", profiles_source, "kubeflow-roles", list(depends_on))
+        self.roles = kustomize("Roles", profiles_source, "kubeflow-roles", [*depends_on, *authorizer.ready])
         self.istio_resources = kustomize("IstioResources", profiles_source, "kubeflow-istio-resources",
                                          [self.roles.last])
         self.profiles = kustomize("Profiles", profiles_source, "profiles",
-                                  [self.istio_resources.last, self.gateway.resource, *user.ready])
+                                  [self.istio_resources.last, *ingress.ready, *user.ready])
         self.profile_name: str | None = None
         self.default_profile: HelmChart | None = None
         if settings.default_profile:

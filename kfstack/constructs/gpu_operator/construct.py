@@ -24,8 +24,9 @@ GPU sharing is per node pool and reaches the operator as node labels:
   (name = pool name); nodes labelled ``nvidia.com/mig.config=<pool>`` are
   partitioned by the MIG manager. ``mig.strategy`` is the MIG pools' strategy.
 
-The labels each pool's nodes must carry are ``NodePool.node_labels``
-(also on :class:`~kfstack.constructs.core.refs.GpuPoolRef`).
+The labels each pool's nodes must carry are ``NodePool.node_labels`` (the pool settings a
+:class:`~kfstack.constructs.core.refs.GpuPoolRef` carries). GPU workloads take the construct's
+:class:`~kfstack.constructs.core.refs.GpuOperatorRef` and wait for its ``ready``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ from typing import Any
 import yaml
 from kfstack.cdk import Construct
 
+from kfstack.constructs.cluster_baseline.node_pools import MIG_DISABLED_CONFIG, GpuSharing, cluster_mig_strategy
 from kfstack.constructs.core import ClusterHandle, GpuPoolRef, HelmChart, Namespace, values_at
+from kfstack.constructs.core.refs import GpuOperatorRef
 from kfstack.constructs.gpu_operator.settings import GpuOperatorSettings
 from kfstack.model import PodSecurityLevel
 from kfstack.sources.charts import ChartSource
@@ -46,7 +49,7 @@ NO_SHARING_CONFIG = "kfstack.no-sharing"
 """Device plugin config for nodes without a config label (a dot keeps it apart from pool names)."""
 MIG_CONFIG_MAP = "kfstack-mig-parted-config"
 """ConfigMap of per-pool MIG layouts (chart key migManager.config.name)."""
-MIG_DISABLED = "all-disabled"
+MIG_DISABLED = MIG_DISABLED_CONFIG
 """MIG layout the operator applies to nodes without ``nvidia.com/mig.config`` (chart default)."""
 
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
@@ -108,9 +111,9 @@ def operand_tolerations(pools: tuple[GpuPoolRef, ...]) -> list[dict[str, str]]:
     return _dedup([GPU_TOLERATION, *(t for p in pools for t in p.tolerations)])
 
 
-def cluster_mig_strategy(pools: tuple[GpuPoolRef, ...]) -> str:
-    """The MIG pools' strategy (validated to agree), else ``single`` (chart default)."""
-    return next((p.mig_strategy for p in pools if p.mig_strategy), "single")
+def _mig_strategy(pools: tuple[GpuPoolRef, ...]) -> str:
+    """Chart value ``mig.strategy``: the MIG pools' strategy, else ``single`` (chart default)."""
+    return cluster_mig_strategy(p.pool for p in pools).value
 
 
 def device_plugin_configs(pools: tuple[GpuPoolRef, ...]) -> dict[str, str]:
@@ -119,17 +122,17 @@ def device_plugin_configs(pools: tuple[GpuPoolRef, ...]) -> dict[str, str]:
     Empty when no pool time-slices (the operator then runs the device plugin
     without a config). Keys: :data:`NO_SHARING_CONFIG` and each time-sliced pool.
     """
-    sliced = [p for p in pools if p.sharing == "time-slicing"]
+    sliced = [p for p in pools if p.gpu.sharing is GpuSharing.time_slicing]
     if not sliced:
         return {}
-    flags = {"migStrategy": cluster_mig_strategy(pools)}
+    flags = {"migStrategy": _mig_strategy(pools)}
     data = {NO_SHARING_CONFIG: yaml.safe_dump({"version": "v1", "flags": flags}, sort_keys=True)}
     for pool in sliced:
         config = {
             "version": "v1",
             "flags": flags,
             "sharing": {"timeSlicing": {"resources": [
-                {"name": "nvidia.com/gpu", "replicas": pool.time_slicing_replicas},
+                {"name": "nvidia.com/gpu", "replicas": pool.gpu.time_slicing_replicas},
             ]}},
         }
         data[pool.name] = yaml.safe_dump(config, sort_keys=True)
@@ -138,12 +141,12 @@ def device_plugin_configs(pools: tuple[GpuPoolRef, ...]) -> dict[str, str]:
 
 def mig_parted_config(pools: tuple[GpuPoolRef, ...]) -> dict[str, Any] | None:
     """mig-parted config (``version: v1``, ``mig-configs``) for the MIG pools, or None when there are none."""
-    mig = [p for p in pools if p.sharing == "mig"]
+    mig = [p for p in pools if p.gpu.sharing is GpuSharing.mig]
     if not mig:
         return None
     configs: dict[str, Any] = {MIG_DISABLED: [{"devices": "all", "mig-enabled": False}]}
     for pool in mig:
-        configs[pool.name] = [{"devices": "all", "mig-enabled": True, "mig-devices": dict(pool.mig_devices)}]
+        configs[pool.name] = [{"devices": "all", "mig-enabled": True, "mig-devices": dict(sorted((pool.gpu.mig_devices or {}).items()))}]
     return {"version": "v1", "mig-configs": configs}
 
 
@@ -159,7 +162,7 @@ def _values(settings: GpuOperatorSettings, cluster: ClusterHandle) -> dict[str, 
         "nfd": {"enabled": settings.nfd},
         "daemonsets": {"tolerations": tolerations},
         "node-feature-discovery": {"worker": {"tolerations": _dedup([*CONTROL_PLANE_TOLERATIONS, *tolerations])}},
-        "mig": {"strategy": cluster_mig_strategy(pools)},
+        "mig": {"strategy": _mig_strategy(pools)},
     }
     plugin_data = device_plugin_configs(pools)
     if plugin_data:
@@ -192,14 +195,17 @@ class GpuOperator(Construct):
 
         gpu = GpuOperator(stack, "GpuOperator", cluster=baseline.handle,
                           source=ChartSource(resolver, "25.10.1"), settings=GpuOperatorSettings(enabled=True))
-        gpu.ready   # depend on this before scheduling GPU workloads
+        Training(stack, "Training", cluster=baseline.handle, gpu=gpu.ref, ...)  # waits for gpu.ref.ready
 
     Attributes:
         namespace: the ``gpu-operator`` namespace (PSA privileged: the operands
             load kernel modules and mount host paths).
         resource: the ``helm_release``.
-        pools: the GPU pools the operands serve (node labels, sharing, allocatable).
-        ready: resources GPU consumers depend on.
+        ref: :class:`GpuOperatorRef`: the GPU pools the operands serve and ``ready`` (the release,
+            applied once Helm sees the operator's Deployment ready; the operator then rolls the
+            operands out node by node, and a pod asking for GPUs stays Pending until its node's
+            device plugin advertises them). GPU consumers take this ref and depend on ``ready``.
+        pools, ready: ``ref.pools`` and ``ref.ready``.
 
     Raises:
         SourceError: the chart is not pinned or not vendored.
@@ -214,5 +220,6 @@ class GpuOperator(Construct):
             namespace=self.namespace.ref, values=_values(settings, cluster), timeout_s=settings.install_timeout_s,
         )
         self.resource = chart.resource
-        self.pools = cluster.gpu_pools
-        self.ready = (self.resource,)
+        self.ref = GpuOperatorRef(pools=cluster.gpu_pools, ready=(self.resource,))
+        self.pools = self.ref.pools
+        self.ready = self.ref.ready

@@ -3,7 +3,7 @@
 Checked against the NVIDIA ``gpu-operator`` chart v25.10.1 ``values.yaml``
 (NVIDIA/gpu-operator ``deployments/gpu-operator``). GPU sharing is not set
 here but per node pool (``node_pools[].gpu.sharing``), because it is a
-property of the nodes: see :class:`kfstack.config.environment.GpuSpec`.
+property of the nodes: see :class:`kfstack.constructs.cluster_baseline.node_pools.GpuSpec`.
 """
 
 from __future__ import annotations

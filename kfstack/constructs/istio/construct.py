@@ -1,4 +1,4 @@
-"""Istio construct: base → cni → istiod → ingress and cluster-local gateways.
+"""Istio construct: base → cni → istiod → ingress and cluster-local gateways → Kubeflow's Gateway.
 
 Charts (Istio 1.29.0, ``manifests/charts`` in istio/istio): ``base``
 (``defaultRevision``), ``cni`` (``global.hub``, ``global.imagePullSecrets``),
@@ -9,6 +9,12 @@ Charts (Istio 1.29.0, ``manifests/charts`` in istio/istio): ``base``
 (``labels``, ``replicaCount``, ``autoscaling.enabled``, ``service.type``,
 ``priorityClassName``, ``imagePullSecrets``). Order follows Istio's Helm
 install guide: base, then cni, then istiod, then gateways.
+
+Kubeflow's ``networking.istio.io`` Gateway ``kubeflow/kubeflow-gateway`` (kubeflow/manifests 26.03
+``common/istio/kubeflow-istio-resources``, excluded there, see :data:`EXCLUDED`) is created here,
+by the component whose ingress gateway it configures and whose :class:`GatewayRef` names it, in
+the cluster baseline's shared ``kubeflow`` namespace. Every Kubeflow VirtualService (Dex,
+Pipelines, Profiles, the dashboard, KServe's InferenceServices) binds to it.
 """
 
 from __future__ import annotations
@@ -18,11 +24,13 @@ from typing import Any, Sequence
 
 from kfstack.cdk import Construct, ITerraformDependable
 
+from kfstack.constructs.auth.settings import ExtAuthzProvider
 from kfstack.constructs.core import ClusterHandle, HelmChart, IssuerRef, Namespace
 from kfstack.constructs.core.namespace import MANAGED_BY
 from kfstack.constructs.core.refs import GatewayRef
-from kfstack.constructs.core.refs import ExtAuthzProvider
-from kfstack.constructs.istio.settings import GatewaySettings, GatewayTlsSettings, IstioSettings
+from kfstack.constructs.istio.settings import (
+    GATEWAY_NAME, GATEWAY_NAMESPACE, GatewaySettings, GatewayTlsSettings, IstioSettings,
+)
 from kfstack.model import PodSecurityLevel
 from kfstack.sources.charts import ChartSource
 
@@ -30,9 +38,13 @@ INGRESS_GATEWAY_SELECTOR = {"istio": "ingressgateway"}
 """Labels Kubeflow's ``kubeflow-gateway`` Gateway selects."""
 CLUSTER_LOCAL_GATEWAY_SELECTOR = {"istio": "cluster-local-gateway"}
 """Labels of the cluster-local gateway (KServe/Knative local traffic)."""
-KUBEFLOW_GATEWAY = "kubeflow/kubeflow-gateway"
+KUBEFLOW_GATEWAY = f"{GATEWAY_NAMESPACE}/{GATEWAY_NAME}"
 """Kubeflow's Istio Gateway for external traffic (kubeflow/manifests 26.03
-``common/istio/kubeflow-istio-resources``); it selects :data:`INGRESS_GATEWAY_SELECTOR`."""
+``common/istio/kubeflow-istio-resources``), created by this construct; it selects
+:data:`INGRESS_GATEWAY_SELECTOR`. Every Kubeflow VirtualService names it as ``kubeflow/kubeflow-gateway``,
+so its namespace is not a setting: it must be a shared namespace of the cluster baseline."""
+EXCLUDED = {"kubeflow-istio-resources": (f"Gateway/{GATEWAY_NAMESPACE}/{GATEWAY_NAME}",)}
+"""Upstream objects this construct replaces: the ``exclude`` list of that sources.lock entry."""
 KNATIVE_LOCAL_GATEWAY = "knative-serving/knative-local-gateway"
 """The Istio Gateway for in-cluster traffic that Knative's net-istio creates; Kubeflow points it
 at the cluster-local gateway pods (``common/knative/knative-serving/overlays/gateways``)."""
@@ -102,6 +114,31 @@ def tls_manifests(tls: GatewayTlsSettings, namespace: str, self_signing: IssuerR
     return out
 
 
+def gateway_manifest(tls: GatewayTls | None = None) -> dict[str, Any]:
+    """``kubeflow/kubeflow-gateway`` on the ingress gateway pods (:data:`INGRESS_GATEWAY_SELECTOR`).
+
+    With ``tls``: HTTPS on port 443 for ``tls.hosts`` only (certificate from Secret
+    ``tls.credential_name``, TLS 1.2+), and port 80 answering every request with a redirect to
+    it (``httpsRedirect``, 301). Without: plain HTTP on port 80 for any host, as upstream
+    (``common/istio/kubeflow-istio-resources/base/kf-istio-resources.yaml``) ships it.
+    """
+    if tls is None:
+        servers: list[dict[str, Any]] = [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}]
+    else:
+        servers = [
+            {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": tls.hosts,
+             "tls": {"httpsRedirect": True}},
+            {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": tls.hosts,
+             "tls": {"mode": "SIMPLE", "credentialName": tls.credential_name, "minProtocolVersion": "TLSV1_2"}},
+        ]
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "labels": dict(MANAGED_BY)},
+        "spec": {"selector": dict(INGRESS_GATEWAY_SELECTOR), "servers": servers},
+    }
+
+
 def _global(settings: IstioSettings, cluster: ClusterHandle) -> dict[str, Any]:
     out: dict[str, Any] = {"priorityClassName": cluster.priority_classes["platform"]}
     if cluster.mirror is not None:
@@ -152,8 +189,11 @@ class Istio(Construct):
                       settings=IstioSettings(istiod_replicas=2), depends_on=[cert_manager.issuer])
 
     Args:
-        ext_authz: an external authorizer to register in the mesh config (oauth2-proxy,
-            from :func:`kfstack.constructs.auth.construct.oauth2_proxy_authorizer`). Default none.
+        cluster: the baseline's handle; the Gateway goes into its shared namespace ``kubeflow``.
+        ext_authz: an external authorizer to register in the mesh config: oauth2-proxy's, the pure
+            value ``AuthSettings.authorizer`` (istiod is installed before auth, as upstream orders it,
+            and only needs the provider's address; what must wait for the authorizer to serve takes
+            ``Auth.authorizer`` and its ``ready``). Default none.
         issuer: cert-manager's self-signing ClusterIssuer, used for the gateway certificate when
             ``settings.tls`` names no issuer of the site (development). Default none.
         extra_hosts: more names the HTTPS gateway serves (and its certificate covers), e.g.
@@ -163,13 +203,17 @@ class Istio(Construct):
         namespace: ``istio-system``.
         base, cni, istiod, ingress_gateway, cluster_local_gateway: the releases
             (``cni`` is None when disabled).
-        ready: resources consumers depend on (both gateways).
+        ready: resources consumers depend on (both gateways' releases).
         tls: :class:`GatewayTls` when ``settings.tls.enabled`` (else None); certificate: its release.
-        ingress: :class:`GatewayRef` of the ingress gateway (Gateway ``kubeflow/kubeflow-gateway``).
+        gateway: the raw-manifests release of ``kubeflow/kubeflow-gateway`` (:func:`gateway_manifest`).
+        ingress: :class:`GatewayRef` of the ingress gateway and Gateway ``kubeflow/kubeflow-gateway``,
+            ready once both the gateway pods and the Gateway object are applied.
         cluster_local: :class:`GatewayRef` of the cluster-local gateway (Gateway
             ``knative-serving/knative-local-gateway``, created by Knative's net-istio).
 
     Raises:
+        ValueError: ``kubeflow`` is not a shared namespace of the cluster baseline (validation
+            refuses that first).
         SourceError: a chart is not pinned or not vendored.
     """
 
@@ -178,6 +222,10 @@ class Istio(Construct):
                  ext_authz: ExtAuthzProvider | None = None, issuer: IssuerRef | None = None,
                  extra_hosts: Sequence[str] = ()) -> None:
         super().__init__(scope, id_)
+        gateway_ns = cluster.shared_namespaces.get(GATEWAY_NAMESPACE)
+        if gateway_ns is None:
+            raise ValueError(f"Kubeflow's Gateway {KUBEFLOW_GATEWAY} needs {GATEWAY_NAMESPACE!r} among "
+                             "components.cluster_baseline.shared_namespaces")
         level = PodSecurityLevel.privileged if settings.cni else PodSecurityLevel.baseline
         self.namespace = Namespace.for_component(self, cluster, settings.namespace, level)
         ns = self.namespace.ref
@@ -217,10 +265,16 @@ class Istio(Construct):
                 timeout_s=timeout, depends_on=[self.base.resource, *(issuer.ready if issuer else ())])
             self.tls = GatewayTls(hostname=settings.tls.hostname, credential_name=TLS_SECRET,
                                   ready=(self.certificate.resource,), extra_hosts=tuple(extra_hosts))
+        # Kubeflow's Gateway on the ingress gateway pods, after its certificate (custom resource
+        # through raw-manifests, in the shared namespace every Kubeflow VirtualService names).
+        self.gateway = HelmChart(
+            self, "Gateway", cluster=cluster, chart=source.project_chart("raw-manifests"), release_name=GATEWAY_NAME,
+            namespace=gateway_ns, values={"manifests": [gateway_manifest(self.tls)]}, timeout_s=timeout,
+            depends_on=[self.ingress_gateway.resource, *(self.tls.ready if self.tls else ())])
         # Typed outputs: gateway Services are named after their release (chart gateway 1.29.0).
         self.ingress = GatewayRef(
             gateway=KUBEFLOW_GATEWAY, service_host=f"istio-ingressgateway.{settings.namespace}.svc.cluster.local",
-            selector=dict(INGRESS_GATEWAY_SELECTOR), ready=(self.ingress_gateway.resource,))
+            selector=dict(INGRESS_GATEWAY_SELECTOR), ready=(self.ingress_gateway.resource, self.gateway.resource))
         self.cluster_local = GatewayRef(
             gateway=KNATIVE_LOCAL_GATEWAY, service_host=f"cluster-local-gateway.{settings.namespace}.svc.cluster.local",
             selector=dict(CLUSTER_LOCAL_GATEWAY_SELECTOR), ready=(self.cluster_local_gateway.resource,))

@@ -10,7 +10,14 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field, StringConstraints, model_validator
 
+from kfstack.constructs.cluster_baseline.settings import KUBEFLOW_NAMESPACE
 from kfstack.model import ComponentSettings, DnsLabel, Settings
+
+GATEWAY_NAMESPACE = KUBEFLOW_NAMESPACE
+GATEWAY_NAME = "kubeflow-gateway"
+"""Kubeflow's Istio Gateway ``kubeflow/kubeflow-gateway``, which the Istio construct creates: every Kubeflow
+VirtualService names it so (kubeflow/manifests 26.03), so neither part is a setting, and its namespace
+must be a shared namespace of the cluster baseline."""
 
 
 class GatewaySettings(Settings):

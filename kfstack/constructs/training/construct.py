@@ -17,26 +17,28 @@ kubeflow/manifests 26.03 ``applications/training-operator/upstream/overlays/kube
 rendered by :meth:`ChartSource.kustomize` into local charts (CRD charts first)
 that are installed in order.
 
-GPU scheduling comes from the node pools (``ClusterHandle.gpu_pools``): for
-each GPU pool :class:`PoolScheduling` holds the node selector, tolerations,
-GPU resource and the ``training`` PriorityClass. kfstack publishes them as
+GPU scheduling comes from the node pools: each GPU pool's
+:class:`~kfstack.constructs.core.refs.GpuPoolRef` (``ClusterHandle.gpu_pools``) holds the node
+selector, tolerations, GPU resource and the ``training`` PriorityClass. kfstack publishes them as
 the ConfigMap ``kfstack-training-scheduling`` (one YAML pod-spec fragment per
 pool) and, with Trainer v2, as a ClusterTrainingRuntime
 ``torch-distributed-<pool>`` per pool (through the raw-manifests chart after
 the trainer release, whose CRDs and webhook it needs). A TrainJob naming that
 runtime lands on the pool; a PyTorchJob copies the fragment into each replica
-(see :meth:`PoolScheduling.pytorch_job`).
+(see :func:`pytorch_job`). Both wait for the GPU Operator when it is installed
+(``gpu_operator``: its :class:`~kfstack.constructs.core.refs.GpuOperatorRef`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import yaml
 from kfstack.cdk import ConfigMapV1, ConfigMapV1Metadata, Construct, ITerraformDependable
 
+from kfstack.constructs.cluster_baseline.node_pools import POOL_LABEL
 from kfstack.constructs.core import ClusterHandle, GpuPoolRef, HelmChart, NamespaceRef
+from kfstack.constructs.core.refs import GpuOperatorRef
 from kfstack.constructs.core.namespace import MANAGED_BY
 from kfstack.constructs.core.kustomize import KustomizeReleases
 from kfstack.constructs.core.wiring import component_namespace, unique
@@ -53,101 +55,68 @@ TRAINER_IMAGE = "ghcr.io/kubeflow/trainer/trainer-controller-manager"
 JOBSET_IMAGE = "registry.k8s.io/jobset/jobset"
 JOBSET_TAG = "v0.10.1"
 """The JobSet image the kubeflow-trainer 2.1.0 chart's jobset 0.10.1 subchart runs."""
-POOL_LABEL = "kfstack.io/node-pool"
 V1_BASE = "training-operator"
 """Kustomize base of Training Operator v1 in sources.lock."""
 
 
-@dataclass(frozen=True)
-class PoolScheduling:
-    """How a training pod targets one GPU pool (derived from the pool, never typed by hand).
+def pytorch_job(pool: GpuPoolRef, name: str, namespace: str, *, image: str, workers: int, gpus: int,
+                command: Sequence[str] = ()) -> dict[str, Any]:
+    """A PyTorchJob (``kubeflow.org/v1``, Training Operator 1.9.2) on ``pool``: one Master and
+    ``workers`` Workers, each with ``gpus`` of ``pool.gpu_resource`` and the pool's pod fragment.
 
-    Attributes:
-        pool: node pool name.
-        node_selector: selects exactly the pool's nodes (GPU product + pool label).
-        tolerations: match the pool's taints (Kubernetes JSON shape).
-        gpu_resource: extended resource a replica requests (``nvidia.com/gpu``, or
-            ``nvidia.com/mig-<profile>`` on a MIG mixed pool: the first profile).
-        gpus_per_node: how many of ``gpu_resource`` one node offers.
-        priority_class_name: the ``training`` PriorityClass (``kfstack-training``).
-        runtime: the pool's ClusterTrainingRuntime (Trainer v2), or None.
+    Example: 1 master + 3 workers x 4 GPUs on an 8-GPU A100 pool →
+    ``pytorch_job(training.pools["gpu-a100"], "ddp", "team-a", image=..., workers=3, gpus=4)``.
+
+    Raises:
+        ValueError: ``gpus`` exceeds one node (a replica runs on one node), or is < 1; ``workers`` < 0.
     """
+    if not 1 <= gpus <= pool.gpus_per_node:
+        raise ValueError(f"a replica asks for {gpus} {pool.gpu_resource} but pool {pool.name!r} nodes offer "
+                         f"{pool.gpus_per_node}; use 1..{pool.gpus_per_node} per replica and more workers")
+    if workers < 0:
+        raise ValueError(f"workers must be >= 0, got {workers}")
 
-    pool: str
-    node_selector: dict[str, str]
-    tolerations: tuple[dict[str, str], ...]
-    gpu_resource: str
-    gpus_per_node: int
-    priority_class_name: str
-    runtime: str | None = None
+    def replica(count: int) -> dict[str, Any]:
+        container: dict[str, Any] = {"name": "pytorch", "image": image,
+                                     "resources": {"limits": {pool.gpu_resource: gpus}}}
+        if command:
+            container["command"] = list(command)
+        return {"replicas": count, "restartPolicy": "OnFailure",
+                "template": {"spec": {**pool.pod_fragment(), "containers": [container]}}}
 
-    def pod_fragment(self) -> dict[str, Any]:
-        """The PodSpec fields that place a pod on this pool."""
-        return {"nodeSelector": dict(self.node_selector), "tolerations": [dict(t) for t in self.tolerations],
-                "priorityClassName": self.priority_class_name}
-
-    def pytorch_job(self, name: str, namespace: str, *, image: str, workers: int, gpus: int,
-                    command: Sequence[str] = ()) -> dict[str, Any]:
-        """A PyTorchJob (``kubeflow.org/v1``, Training Operator 1.9.2) on this pool:
-        one Master and ``workers`` Workers, each with ``gpus`` of :attr:`gpu_resource`.
-
-        Example: 1 master + 3 workers x 4 GPUs on an 8-GPU A100 pool →
-        ``pool.pytorch_job("ddp", "team-a", image=..., workers=3, gpus=4)``.
-
-        Raises:
-            ValueError: ``gpus`` exceeds one node (a replica runs on one node), or is < 1.
-        """
-        if not 1 <= gpus <= self.gpus_per_node:
-            raise ValueError(f"a replica asks for {gpus} {self.gpu_resource} but pool {self.pool!r} nodes offer "
-                             f"{self.gpus_per_node}; use 1..{self.gpus_per_node} per replica and more workers")
-        if workers < 0:
-            raise ValueError(f"workers must be >= 0, got {workers}")
-
-        def replica(count: int) -> dict[str, Any]:
-            container: dict[str, Any] = {"name": "pytorch", "image": image,
-                                         "resources": {"limits": {self.gpu_resource: gpus}}}
-            if command:
-                container["command"] = list(command)
-            return {"replicas": count, "restartPolicy": "OnFailure",
-                    "template": {"spec": {**self.pod_fragment(), "containers": [container]}}}
-
-        specs = {"Master": replica(1)}
-        if workers:
-            specs["Worker"] = replica(workers)
-        return {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob",
-                "metadata": {"name": name, "namespace": namespace},
-                "spec": {"pytorchReplicaSpecs": specs}}
+    specs = {"Master": replica(1)}
+    if workers:
+        specs["Worker"] = replica(workers)
+    return {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"pytorchReplicaSpecs": specs}}
 
 
-def pool_scheduling(pool: GpuPoolRef, priority_class_name: str, runtime: str | None) -> PoolScheduling:
-    """Scheduling of one GPU pool from its :class:`GpuPoolRef`."""
-    resources = dict(pool.allocatable) or {"nvidia.com/gpu": pool.gpus_per_node}
-    resource = "nvidia.com/gpu" if "nvidia.com/gpu" in resources else sorted(resources)[0]
-    return PoolScheduling(pool=pool.name, node_selector=dict(pool.node_selector), tolerations=tuple(pool.tolerations),
-                          gpu_resource=resource, gpus_per_node=resources[resource],
-                          priority_class_name=priority_class_name, runtime=runtime)
+def runtime_name(pool: GpuPoolRef) -> str:
+    """The pool's ClusterTrainingRuntime (Trainer v2): ``torch-distributed-<pool>``."""
+    return f"{RUNTIME_PREFIX}{pool.name}"
 
 
-def scheduling_data(pools: Sequence[PoolScheduling]) -> dict[str, str]:
-    """ConfigMap data: ``<pool>.yaml`` → the pool's pod fragment plus its GPU resource, as YAML."""
+def scheduling_data(pools: Sequence[GpuPoolRef], *, runtimes: bool) -> dict[str, str]:
+    """ConfigMap data: ``<pool>.yaml`` → the pool's pod fragment plus its GPU resource (and, with
+    ``runtimes``, its ClusterTrainingRuntime), as YAML."""
     out: dict[str, str] = {}
     for p in pools:
         doc = {**p.pod_fragment(), "gpuResource": p.gpu_resource, "gpusPerNode": p.gpus_per_node}
-        if p.runtime:
-            doc["clusterTrainingRuntime"] = p.runtime
-        out[f"{p.pool}.yaml"] = yaml.safe_dump(doc, sort_keys=True)
+        if runtimes:
+            doc["clusterTrainingRuntime"] = runtime_name(p)
+        out[f"{p.name}.yaml"] = yaml.safe_dump(doc, sort_keys=True)
     return out
 
 
-def training_runtime(p: PoolScheduling, image: str) -> dict[str, Any]:
+def training_runtime(p: GpuPoolRef, image: str) -> dict[str, Any]:
     """ClusterTrainingRuntime ``torch-distributed-<pool>`` (trainer.kubeflow.org/v1alpha1, Trainer 2.1.0),
     shaped like upstream's ``torch-distributed`` runtime plus the pool's scheduling."""
-    assert p.runtime is not None
     return {
         "apiVersion": "trainer.kubeflow.org/v1alpha1",
         "kind": "ClusterTrainingRuntime",
-        "metadata": {"name": p.runtime, "labels": {"trainer.kubeflow.org/framework": "torch",
-                                                   POOL_LABEL: p.pool, **MANAGED_BY}},
+        "metadata": {"name": runtime_name(p), "labels": {"trainer.kubeflow.org/framework": "torch",
+                                                         POOL_LABEL: p.name, **MANAGED_BY}},
         "spec": {
             "mlPolicy": {"numNodes": 1, "torch": {"numProcPerNode": "auto"}},
             "template": {"spec": {"replicatedJobs": [{
@@ -188,16 +157,20 @@ class Training(Construct):
     Example::
 
         training = Training(stack, "Training", cluster=baseline.handle, trainer_source=ChartSource(resolver, "2.1.0"),
-                            v1_source=ChartSource(resolver, "1.9.2"), settings=env.components.training)
-        training.pools["gpu-a100"].pytorch_job("ddp", "team-a", image=..., workers=3, gpus=4)
+                            v1_source=ChartSource(resolver, "1.9.2"), settings=env.components.training,
+                            gpu_operator=gpu.ref)
+        pytorch_job(training.pools["gpu-a100"], "ddp", "team-a", image=..., workers=3, gpus=4)
 
     Args:
         trainer_source: charts at the Trainer version (``kubeflow-trainer``; raw-manifests).
         v1_source: sources at the Training Operator v1 version (kustomize base ``training-operator``).
         depends_on: what must exist first (cert-manager, Istio).
+        gpu_operator: the GPU Operator's ref, or None when kfstack does not install it; the
+            per-pool runtimes and the scheduling ConfigMap (what GPU jobs are told to use)
+            wait for its ``ready``.
 
     Attributes:
-        pools: :class:`PoolScheduling` by GPU pool name.
+        pools: :class:`GpuPoolRef` by GPU pool name (the cluster baseline's).
         trainer: the kubeflow-trainer release (None without trainer_v2).
         runtimes: the per-pool ClusterTrainingRuntimes release (None without trainer_v2 or GPU pools).
         v1_releases: Training Operator v1 releases in install order (empty without it).
@@ -211,13 +184,12 @@ class Training(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, trainer_source: ChartSource,
                  v1_source: ChartSource, settings: TrainingSettings,
-                 depends_on: Sequence[ITerraformDependable] = ()) -> None:
+                 depends_on: Sequence[ITerraformDependable] = (), gpu_operator: GpuOperatorRef | None = None) -> None:
         super().__init__(scope, id_)
         timeout = settings.install_timeout_s
-        priority = cluster.priority_classes["training"]
         runtime_image = cluster.mirror.rehost_image(settings.runtime_image) if cluster.mirror else settings.runtime_image
-        self.pools = {p.name: pool_scheduling(p, priority, f"{RUNTIME_PREFIX}{p.name}" if settings.trainer_v2 else None)
-                      for p in cluster.gpu_pools}
+        self.pools: dict[str, GpuPoolRef] = {p.name: p for p in cluster.gpu_pools}
+        gpu_ready = list(gpu_operator.ready) if gpu_operator is not None else []
         ready: list[ITerraformDependable] = []
 
         self.trainer: HelmChart | None = None
@@ -233,7 +205,7 @@ class Training(Construct):
                     self, "Runtimes", cluster=cluster, chart=trainer_source.project_chart("raw-manifests"),
                     release_name="kfstack-training-runtimes", namespace=ns,
                     values={"manifests": [training_runtime(p, runtime_image) for p in self.pools.values()]},
-                    timeout_s=timeout, depends_on=[self.trainer.resource])
+                    timeout_s=timeout, depends_on=[self.trainer.resource, *gpu_ready])
                 ready.append(self.runtimes.resource)
 
         self.v1_releases: list[HelmChart] = []
@@ -252,7 +224,7 @@ class Training(Construct):
                 self, "Scheduling", provider=cluster.kubernetes,
                 metadata=ConfigMapV1Metadata(name=SCHEDULING_CONFIG_MAP, namespace=sched_ns.name,
                                              labels=dict(MANAGED_BY)),
-                data=scheduling_data(list(self.pools.values())),
-                depends_on=list(sched_ns.ready))
+                data=scheduling_data(list(self.pools.values()), runtimes=settings.trainer_v2),
+                depends_on=[*sched_ns.ready, *gpu_ready])
             ready.append(self.scheduling)
         self.ready = tuple(ready)
