@@ -50,6 +50,7 @@ from typing import Callable, Iterable
 
 import yaml
 
+from kfstack.errors import KfstackError, SourceError
 from kfstack.sources.kustomization import (
     find_kustomization,
     load_kustomization,
@@ -57,12 +58,14 @@ from kfstack.sources.kustomization import (
     remote_references,
     tree_digest,
 )
-from kfstack.sources.lock import ChartPin, KustomizePin, RemoteKind, RemotePin, SourcesLock
+from kfstack.sources.kustomize import kustomize_build, render_tree
+from kfstack.sources.lock import ChartPin, KustomizePin, RemoteKind, RemotePin, SourcesLock, load_lock
+from kfstack.sources.publish import part_digests
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class VendorError(Exception):
+class VendorError(KfstackError):
     """A source cannot be vendored (fetch failed, unpinned remote, broken kustomization)."""
 
 
@@ -495,8 +498,6 @@ def vendor_all(lock_path: Path, vendor_dir: Path, *, update_lock: bool = False,
         ``status.is_error`` as failure. Nothing of a failed or mismatched
         source replaces what is cached.
     """
-    from kfstack.sources.lock import load_lock
-
     lock = load_lock(lock_path)
     wanted = set(only) if only else None
     results: list[VendorResult] = []
@@ -564,9 +565,6 @@ def vendor_all(lock_path: Path, vendor_dir: Path, *, update_lock: bool = False,
                     worker = _BaseVendor(lock, fetcher)
                     worker.vendor_base(pin, staging)
                     if check_render:
-                        from kfstack.sources.charts import SourceError
-                        from kfstack.sources.kustomize import kustomize_build
-
                         try:
                             kustomize_build(staging / pin.path, keep_crds=False)
                         except SourceError as exc:
@@ -609,10 +607,6 @@ def _settle_parts(pin: KustomizePin, base: Path, digest: str, build: Path, updat
                   part_updates: dict[tuple[str, str], list[tuple[str, str]]], results: list[VendorResult],
                   note: Callable[[VendorResult], None]) -> None:
     """Render the vendored ``base`` (exclusions applied), digest each packaged part, record or verify."""
-    from kfstack.sources.charts import SourceError
-    from kfstack.sources.kustomize import render_tree
-    from kfstack.sources.publish import part_digests
-
     label = f"{pin.name}-charts"
     try:
         rendered = part_digests(render_tree(pin, base, digest, build))
