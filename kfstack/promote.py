@@ -35,6 +35,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from kfstack.config.errors import ConfigError
 from kfstack.config.loader import BASE_FILE, load_environment
+from kfstack.versions import compare_versions
 
 PROMOTION_CHAIN: tuple[str, ...] = ("dev", "staging", "prod")
 """The order releases move in: every environment is promoted from the one before it."""
@@ -87,32 +88,6 @@ def _flatten(release: Mapping[str, Any]) -> dict[str, str]:
     out = {k: str(v) for k, v in release.items() if not isinstance(v, Mapping)}
     out.update({k: str(v) for k, v in (release.get("versions") or {}).items()})
     return out
-
-
-# --- versions ---------------------------------------------------------------------------------
-
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?$")
-
-
-def version_key(version: str) -> tuple:
-    """Sort key of ``MAJOR.MINOR[.PATCH][-PRE]`` (leading ``v`` allowed) with semver precedence:
-    numbers compare numerically (``26.03`` = 26.3.0, ``1.10.0`` > ``1.9.2``), a pre-release sorts
-    before its release, pre-release identifiers compare numerically when numeric."""
-    m = _VERSION.match(str(version).strip())
-    if not m:
-        raise ValueError(f"{version!r} is not a version")
-    nums = tuple(int(x or 0) for x in m.group(1, 2, 3))
-    pre = m.group(4)
-    if pre is None:
-        return (nums, (1,))
-    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
-    return (nums, (0, parts))
-
-
-def compare_versions(a: str, b: str) -> int:
-    """-1, 0 or 1 as ``a`` is older than, equal to or newer than ``b``."""
-    ka, kb = version_key(a), version_key(b)
-    return (ka > kb) - (ka < kb)
 
 
 # --- chain ------------------------------------------------------------------------------------
@@ -358,4 +333,4 @@ def _validate(env_dir: Path, dst: str, text: str, root: Path) -> None:
 
 
 __all__ = ["PROMOTION_CHAIN", "Ahead", "ConfigError", "Promotion", "PromotionError", "chain_step", "check_chain",
-           "compare_versions", "effective_release", "plan_promotion", "version_key"]
+           "effective_release", "plan_promotion"]

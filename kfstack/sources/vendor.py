@@ -61,6 +61,7 @@ from kfstack.sources.kustomization import (
 from kfstack.sources.kustomize import kustomize_build, render_tree
 from kfstack.sources.lock import ChartPin, KustomizePin, RemoteKind, RemotePin, SourcesLock, load_lock
 from kfstack.sources.publish import part_digests
+from kfstack.versions import newest, same_version
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -451,13 +452,11 @@ def _vendor_chart(pin: ChartPin, charts_dir: Path, repository: str | None = None
         _download(index_url, index_file)
         index = yaml.load(index_file.read_text(encoding="utf-8"), Loader=_Loader) or {}  # noqa: S506
     versions = (index.get("entries") or {}).get(pin.name) or []
-    wanted = {pin.version, pin.version.lstrip("v")}
-    entry = next((e for e in versions if str(e.get("version")) in wanted), None)
+    entry = next((e for e in versions if same_version(str(e.get("version")), pin.version)), None)
     message = ""
     if entry is None and substitute and versions:
-        from kfstack.check.charts import version_key
-
-        entry = max(versions, key=lambda e: version_key(str(e.get("version", ""))))
+        best = newest(str(e.get("version", "")) for e in versions)
+        entry = next(e for e in versions if str(e.get("version", "")) == best)
         archive = charts_dir / f"{pin.name}-{entry['version']}.tgz"
         message = f"{pin.version} is not in {index_url}: substituted {entry['version']}"
     if entry is None or not entry.get("urls"):

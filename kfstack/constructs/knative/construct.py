@@ -42,6 +42,7 @@ from kfstack.constructs.core.refs import GatewayRef
 from kfstack.constructs.knative.settings import KnativeSettings
 from kfstack.model import PodSecurityLevel
 from kfstack.sources.charts import ChartSource
+from kfstack.versions import bare
 
 OPERATOR_IMAGE = "gcr.io/knative-releases/knative.dev/operator/cmd/operator"
 """Chart value knative_operator.knative_operator.image (chart v1.21.0)."""
@@ -76,7 +77,7 @@ def knative_serving(settings: KnativeSettings, cluster: ClusterHandle, version: 
     """
     ingress_key = f"gateway.{ingress.namespace}.{ingress.name}"
     spec: dict[str, Any] = {
-        "version": version.lstrip("v"),
+        "version": bare(version),
         "high-availability": {"replicas": settings.high_availability_replicas},
         "ingress": {"istio": {"enabled": True, "knative-local-gateway": {"selector": dict(local.selector)}}},
         "services": [{"name": "knative-local-gateway", "selector": dict(local.selector)}],
