@@ -34,7 +34,7 @@ from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
 
 from kfstack.config.errors import ConfigError
-from kfstack.config.loader import BASE_FILE, load_environment
+from kfstack.config.loader import BASE_FILE, deep_merge, load_environment
 from kfstack.versions import compare_versions
 
 PROMOTION_CHAIN: tuple[str, ...] = ("dev", "staging", "prod")
@@ -65,22 +65,12 @@ def _dump(data: Any) -> str:
     return out.getvalue()
 
 
-def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """The loader's merge rule (mappings key by key, other values replaced), keeping YAML scalar styles."""
-    out: dict[str, Any] = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def effective_release(env_dir: Path, name: str) -> dict[str, Any]:
-    """``base.yaml``'s release deep-merged with ``<name>.yaml``'s (scalars keep their quoting)."""
+    """``base.yaml``'s release deep-merged with ``<name>.yaml``'s by the loader's rule
+    (:func:`~kfstack.config.loader.deep_merge`); round-tripped scalars keep their quoting."""
     base = _load(env_dir / BASE_FILE) or {}
     env = _load(env_dir / f"{name}.yaml") or {}
-    return _merge(base.get(RELEASE_KEY) or {}, env.get(RELEASE_KEY) or {})
+    return deep_merge(base.get(RELEASE_KEY) or {}, env.get(RELEASE_KEY) or {})
 
 
 def _flatten(release: Mapping[str, Any]) -> dict[str, str]:
