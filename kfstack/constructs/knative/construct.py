@@ -38,6 +38,7 @@ from typing import Any, Sequence
 from kfstack.cdk import Construct, ITerraformDependable
 
 from kfstack.constructs.core import ClusterHandle, HelmChart, Namespace
+from kfstack.constructs.core.namespace import MANAGED_BY
 from kfstack.constructs.core.refs import GatewayRef
 from kfstack.constructs.knative.settings import KnativeSettings
 from kfstack.model import PodSecurityLevel
@@ -103,7 +104,7 @@ def knative_serving(settings: KnativeSettings, cluster: ClusterHandle, version: 
         "apiVersion": "operator.knative.dev/v1beta1",
         "kind": "KnativeServing",
         "metadata": {"name": "knative-serving", "namespace": settings.namespace,
-                     "labels": {"app.kubernetes.io/managed-by": "kfstack"}},
+                     "labels": dict(MANAGED_BY)},
         "spec": spec,
     }
 
