@@ -46,7 +46,7 @@ import urllib.request
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import yaml
 
@@ -301,9 +301,40 @@ def _write_lock(lock_path: Path, edited: str, what: str) -> None:
     yamledit.write_text(lock_path, edited)
 
 
-def _entry_id(section: str, entry) -> tuple[str, str, str]:
-    """(section, name, app_version) of a sources.lock entry; remotes are keyed by name only."""
-    return section, str(entry.get("name", "")), "" if section == "remotes" else str(entry.get("app_version", ""))
+def _edit_entries(lock_path: Path, updates: dict[tuple[str, str, str], Any],
+                  edit: Callable[[Any, Any], None], what: str) -> None:
+    """Call ``edit(entry, value)`` for each (section, name, app_version) -> value of ``updates``
+    (remotes: app_version ""), on sources.lock loaded for a comment-preserving edit
+    (:mod:`kfstack.yamledit`: comments and the look of every other line stay), then write it.
+
+    Raises:
+        VendorError: an entry was not found, or the edited file does not validate (nothing is written).
+    """
+    if not updates:
+        return
+    doc = yamledit.load_file(lock_path)
+    remaining = dict(updates)
+    for section in ("charts", "kustomize", "remotes"):
+        for entry in doc.get(section) or []:
+            ident = (section, str(entry.get("name", "")),
+                     "" if section == "remotes" else str(entry.get("app_version", "")))
+            if ident in remaining:
+                edit(entry, remaining.pop(ident))
+    if remaining:
+        raise VendorError(f"sources.lock has no entries for {sorted(remaining)}")
+    _write_lock(lock_path, yamledit.dump(doc), what)
+
+
+def _set_digest(entry, digest: str) -> None:
+    if "digest" in entry:
+        entry["digest"] = digest
+    else:  # a charts block stays last
+        yamledit.insert_before(entry, "charts", "digest", digest)
+
+
+def _set_parts(entry, parts: list[tuple[str, str]]) -> None:
+    yamledit.replace(entry, "charts", yamledit.block_sequence(
+        yamledit.flow_mapping({"name": name, "digest": digest}) for name, digest in parts))
 
 
 def write_parts(lock_path: Path, updates: dict[tuple[str, str], list[tuple[str, str]]]) -> None:
@@ -312,24 +343,12 @@ def write_parts(lock_path: Path, updates: dict[tuple[str, str], list[tuple[str, 
     ``updates`` maps (name, app_version) to [(part name, ``sha256:<hex>``)] in install order.
     Each part is written as one line ``      - {name: <part>, digest: <digest>}`` (no parts:
     ``charts: []``); an existing ``charts:`` block of the entry is replaced, else the block is
-    appended to it. A comment-preserving edit (:mod:`kfstack.yamledit`): comments and the
-    look of every other line stay.
+    appended to it.
 
     Raises:
         VendorError: an entry was not found, or the edited file does not validate.
     """
-    if not updates:
-        return
-    doc = yamledit.load_file(lock_path)
-    remaining = dict(updates)
-    for entry in doc.get("kustomize") or []:
-        parts = remaining.pop(_entry_id("kustomize", entry)[1:], None)
-        if parts is not None:
-            yamledit.replace(entry, "charts", yamledit.block_sequence(
-                yamledit.flow_mapping({"name": name, "digest": digest}) for name, digest in parts))
-    if remaining:
-        raise VendorError(f"sources.lock has no kustomize entries for {sorted(remaining)}")
-    _write_lock(lock_path, yamledit.dump(doc), "charts")
+    _edit_entries(lock_path, {("kustomize", *key): parts for key, parts in updates.items()}, _set_parts, "charts")
 
 
 def write_digests(lock_path: Path, updates: dict[tuple[str, str, str], str]) -> None:
@@ -338,28 +357,12 @@ def write_digests(lock_path: Path, updates: dict[tuple[str, str, str], str]) -> 
     ``updates`` maps (section, name, app_version or "") to a digest; section is
     ``charts``, ``kustomize`` or ``remotes`` (remotes are keyed by name only). An entry
     without a ``digest`` key gets one before its ``charts`` block (or last). The file is
-    re-read right before the edit (comment-preserving, :mod:`kfstack.yamledit`) and
-    validated after it.
+    re-read right before the edit and validated after it.
 
     Raises:
         VendorError: an entry was not found, or the edited file does not validate.
     """
-    if not updates:
-        return
-    doc = yamledit.load_file(lock_path)
-    remaining = dict(updates)
-    for section in ("charts", "kustomize", "remotes"):
-        for entry in doc.get(section) or []:
-            digest = remaining.pop(_entry_id(section, entry), None)
-            if digest is None:
-                continue
-            if "digest" in entry:
-                entry["digest"] = digest
-            else:
-                yamledit.insert_before(entry, "charts", "digest", digest)
-    if remaining:
-        raise VendorError(f"sources.lock has no entries for {sorted(remaining)}")
-    _write_lock(lock_path, yamledit.dump(doc), "digests")
+    _edit_entries(lock_path, updates, _set_digest, "digests")
 
 
 # ---------------------------------------------------------------- charts
