@@ -32,33 +32,32 @@ def test_recording_digests_and_parts_in_the_real_lock_changes_only_those_values(
     lock = tmp_path / "sources.lock"
     original = (ROOT / "sources.lock").read_text()
     lock.write_text(original)
+    pinned = load_lock(lock)
+    last = pinned.kustomize[-1]  # followed by the comment block that introduces `remotes:`
+    part_line = "      - {{name: {}, digest: {}}}".format
     d1, d2, d3 = ("sha256:" + c * 64 for c in "abc")
-    write_digests(lock, {("charts", "gateway", "1.29.0"): d1,           # followed by the NVIDIA comment
-                         ("kustomize", "oauth2-proxy", "7.14.3"): d2,    # last entry, before a comment block
+    write_digests(lock, {("charts", "gateway", "1.29.0"): d1,            # followed by the NVIDIA comment
+                         ("kustomize", last.name, last.app_version): d2,
                          ("remotes", "jobset-v0.6.0-manifests", ""): d3})
-    parts = [("oauth2-proxy-crds", "sha256:" + "d" * 64), ("oauth2-proxy", "sha256:" + "e" * 64)]
-    write_parts(lock, {("oauth2-proxy", "7.14.3"): parts, ("katib", "0.19.0"): []})
+    parts = [(f"{last.name}-crds", "sha256:" + "d" * 64), (last.name, "sha256:" + "e" * 64)]
+    write_parts(lock, {(last.name, last.app_version): parts, ("katib", "0.19.0"): []})
     new = lock.read_text()
     removed, added = _changes(original, new)
-    old_oauth2 = re.search(r"(?m)^    digest: (sha256:98b9\w+)$", original).group(1)
-    old_katib = [line for line in original.splitlines() if line.startswith("      - {name: katib")]
     assert sorted(removed) == sorted([
-        "    digest: null", "    digest: null", f"    digest: {old_oauth2}", "    charts:", "    charts:",
-        *old_katib, "      - {name: oauth2-proxy, digest: sha256:9eedc7e8427da3bd7eaf7aee4570bf7f046eee6ad4fe870010d3f8807d58a587}"])
+        "    digest: null", "    digest: null", f"    digest: {last.digest or 'null'}", "    charts:", "    charts:",
+        *(part_line(c.name, c.digest) for c in pinned.base("katib", "0.19.0").charts),
+        *(part_line(c.name, c.digest) for c in last.charts)])
     assert sorted(added) == sorted([
         f"    digest: {d1}", f"    digest: {d2}", f"    digest: {d3}", "    charts: []", "    charts:",
-        f"      - {{name: oauth2-proxy-crds, digest: {parts[0][1]}}}",
-        f"      - {{name: oauth2-proxy, digest: {parts[1][1]}}}"])
+        *(part_line(name, digest) for name, digest in parts)])
     # every comment line is still there, in order, in front of what it introduces
     comments = lambda text: [line for line in text.splitlines() if line.lstrip().startswith("#")]  # noqa: E731
     assert comments(new) == comments(original)
-    assert "    charts: []\n      # Replaced by kfstack" not in new
     assert f"    digest: {d1}\n  # NVIDIA GPU Operator" in new
-    assert (f"      - {{name: oauth2-proxy, digest: {parts[1][1]}}}\n# Remote resources those kustomizations"
-            in new)
+    assert part_line(*parts[-1]) + "\n# Remote resources those kustomizations" in new
     parsed = load_lock(lock)
     assert parsed.chart("gateway", "1.29.0").digest == d1
-    assert [(c.name, c.digest) for c in parsed.base("oauth2-proxy", "7.14.3").charts] == parts
+    assert [(c.name, c.digest) for c in parsed.base(last.name, last.app_version).charts] == parts
     assert parsed.base("katib", "0.19.0").charts == ()
 
 
