@@ -6,7 +6,6 @@ environment, stack not synthesized, no Helm CLI, unreachable cluster).
 
 from __future__ import annotations
 
-import os
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
