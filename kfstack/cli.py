@@ -6,7 +6,6 @@ Exit codes: 0 success, 2 invalid configuration or sources (nothing written); ``p
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from typing import List, Optional
@@ -32,18 +31,19 @@ def _fail(exc: Exception) -> None:
 @app.command()
 def synth(envs: Optional[List[str]] = typer.Argument(None, help="Environments (default: all)."),
           outdir: str = typer.Option(None, help="Output folder. Default: $CDKTF_OUTDIR or cdktf.out.")) -> None:
-    """Validate every environment, then write cdktf.out/stacks/<env>/cdk.tf.json."""
+    """Validate every environment, then write <outdir>/stacks/<env>/cdk.tf.json."""
     from kfstack.app import build_app, load_all
+    from kfstack.engine import output_dir
 
     start = time.perf_counter()
+    out = output_dir(outdir)
     try:
         loaded, lock = load_all(names=envs or None)
         err.print(f"validated {len(loaded)} environment(s): {', '.join(sorted(loaded))}")
-        app_ = build_app(loaded, lock, outdir=outdir or os.environ.get("CDKTF_OUTDIR"))
+        app_ = build_app(loaded, lock, outdir=str(out))
     except (ConfigError, SourceError) as exc:
         _fail(exc)
     app_.synth()
-    out = outdir or os.environ.get("CDKTF_OUTDIR") or "cdktf.out"
     err.print(f"synthesized {', '.join(f'{out}/stacks/{n}/cdk.tf.json' for n in sorted(loaded))} "
               f"in {time.perf_counter() - start:.1f} s")
 
@@ -253,15 +253,11 @@ def _publish_oci(url: str, vendor_dir: str, names: Optional[List[str]], ca_file:
 
 
 def _engine_error(exc) -> None:
-    """Print a PlanError (engine output may hold ``[...]``: no markup) and exit with its code."""
+    """Print an EngineError (engine output may hold ``[...]``: no markup) and exit with its code."""
     from rich.markup import escape
 
     err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
     raise typer.Exit(exc.exit_code)
-
-
-def _default_outdir(outdir: Optional[str]) -> str:
-    return outdir or os.environ.get("CDKTF_OUTDIR") or "cdktf.out"
 
 
 @app.command("plan")
@@ -280,16 +276,17 @@ def plan_cmd(env: str = typer.Argument(..., help="Environment to plan."),
     from rich.markdown import Markdown
 
     from kfstack.app import load_all
-    from kfstack.plan import PlanError, plan
+    from kfstack.engine import EngineError, output_dir
+    from kfstack.plan import plan
 
     start = time.perf_counter()
     try:
         loaded, lock = load_all(names=[env])
-        result = plan(loaded[env], lock, outdir=Path(_default_outdir(outdir)), out=Path(out) if out else None,
+        result = plan(loaded[env], lock, outdir=output_dir(outdir), out=Path(out) if out else None,
                       progress=lambda step: err.print(f"[dim]{env}: {step}…[/]", highlight=False))
     except (ConfigError, SourceError) as exc:
         _fail(exc)
-    except PlanError as exc:
+    except EngineError as exc:
         _engine_error(exc)
     Console().print(Markdown(result.markdown))  # no soft_wrap: it would cut long lines
     err.print(f"saved plan {result.plan_file}, summary {result.summary_file} "
@@ -300,7 +297,8 @@ def plan_cmd(env: str = typer.Argument(..., help="Environment to plan."),
 @app.command("apply")
 def apply_cmd(env: str = typer.Argument(..., help="Environment the plan was made for."),
               plan_file: str = typer.Option(..., "--plan", metavar="FILE", help="Saved plan from `kfstack plan`."),
-              outdir: Optional[str] = typer.Option(None, help="The cdktf output folder `kfstack plan` used.")) -> None:
+              outdir: Optional[str] = typer.Option(None, help="The cdktf output folder `kfstack plan` used. "
+                                                              "Default $CDKTF_OUTDIR or cdktf.out.")) -> None:
     """Apply exactly the saved plan FILE (never a fresh plan).
 
     Exit codes: 0 applied, 4 the plan is stale (state changed since; re-run `kfstack plan ENV`),
@@ -308,12 +306,13 @@ def apply_cmd(env: str = typer.Argument(..., help="Environment the plan was made
     """
     from pathlib import Path
 
-    from kfstack.plan import PlanError, apply
+    from kfstack.engine import EngineError, output_dir
+    from kfstack.plan import apply
 
     start = time.perf_counter()
     try:
-        apply(env, Path(plan_file), outdir=Path(_default_outdir(outdir)))
-    except PlanError as exc:
+        apply(env, Path(plan_file), outdir=output_dir(outdir))
+    except EngineError as exc:
         _engine_error(exc)
     err.print(f"applied {plan_file} to {env} in {time.perf_counter() - start:.1f} s", highlight=False)
 
@@ -341,26 +340,33 @@ def changed_envs_cmd(base: str = typer.Option("origin/main", help="Git ref the c
     typer.echo(json.dumps(names) if as_json else "\n".join(names))
 
 
-def _stack_api(env: str, stack_dir: Optional[str]):
-    """(stack folder, kubernetes ApiClient) of an environment."""
+def _stack_api(env: str, stack_dir: Optional[str], outdir: Optional[str]):
+    """(stack folder, kubernetes ApiClient) of an environment, once the engine is found (exit 1 without one)."""
     from pathlib import Path
 
     from kfstack.app import load_all
     from kfstack.drift import api_client_for
+    from kfstack.engine import EngineError, engine_binary
+    from kfstack.engine import stack_dir as default_stack_dir
 
     try:
         loaded, _ = load_all(names=[env])
     except ConfigError as exc:
         _fail(exc)
     cfg = loaded[env].cluster
-    folder = Path(stack_dir) if stack_dir else Path("cdktf.out") / "stacks" / env
+    folder = Path(stack_dir) if stack_dir else default_stack_dir(outdir, env)
     if not (folder / "cdk.tf.json").exists():
         _fail(RuntimeError(f"{folder}/cdk.tf.json not found: synthesize first (`kfstack synth {env}`)"))
     try:
-        return folder, api_client_for(cfg.kubeconfig, cfg.context)
+        api = api_client_for(cfg.kubeconfig, cfg.context)
     except Exception as exc:  # kubernetes' ConfigException, YAML errors, OSError: all one line
         _fail(RuntimeError(_cluster_problem(env, cfg, exc)))
         raise  # unreachable: _fail exits
+    try:
+        engine_binary()  # no engine: say so before anything runs
+    except EngineError as exc:
+        _engine_error(exc)
+    return folder, api
 
 
 def _cluster_problem(env: str, cfg, exc: BaseException) -> str:
@@ -378,13 +384,22 @@ def _cluster_problem(env: str, cfg, exc: BaseException) -> str:
 
 
 def _cluster_call(env: str, stack_dir: Optional[str], call):
-    """Run ``call()``; a failure to talk to the cluster becomes one line and exit 1 (no traceback)."""
+    """Run ``call()``; a failure to talk to the cluster becomes one line and exit 1 (no traceback).
+
+    An EngineError (the engine's failure, not the cluster's) and a RuntimeError are printed as they
+    are, exit 1."""
     from kfstack.app import load_all
+    from kfstack.engine import EngineError
 
     try:
         return call()
-    except (RuntimeError, typer.Exit):
+    except typer.Exit:
         raise
+    except EngineError as exc:
+        _engine_error(exc)
+    except RuntimeError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(1)
     except Exception as exc:  # urllib3 connection errors, ApiException (401/403), ...
         cfg = load_all(names=[env])[0][env].cluster
         reason = " ".join(str(exc).split())[:300] or type(exc).__name__
@@ -393,21 +408,23 @@ def _cluster_call(env: str, stack_dir: Optional[str], call):
         raise typer.Exit(1)
 
 
+_STACK_DIR_HELP = "Stack folder. Default <outdir>/stacks/<env>."
+_OUTDIR_HELP = "cdktf output folder. Default $CDKTF_OUTDIR or cdktf.out."
+
+
 @app.command()
 def drift(env: str = typer.Argument(..., help="Environment (its stack must be synthesized and initialised)."),
-          stack_dir: Optional[str] = typer.Option(None, help="Default cdktf.out/stacks/<env>."),
+          stack_dir: Optional[str] = typer.Option(None, help=_STACK_DIR_HELP),
+          outdir: Optional[str] = typer.Option(None, help=_OUTDIR_HELP),
           repair: bool = typer.Option(False, "--repair", help="Re-create missing Helm-managed objects from "
                                       "their release manifests (Terraform drift: run apply).")) -> None:
     """Report objects changed or deleted behind Terraform's back (Helm-managed ones included); exit 2 on drift."""
     from kfstack import drift as drift_mod
+    from kfstack.engine import engine_name
 
-    folder, api = _stack_api(env, stack_dir)
-    try:
-        report = _cluster_call(env, stack_dir, lambda: drift_mod.detect(folder, api))
-    except RuntimeError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False)
-        raise typer.Exit(1)
-    for line in drift_mod.render(report, env, folder):
+    folder, api = _stack_api(env, stack_dir, outdir)
+    report = _cluster_call(env, stack_dir, lambda: drift_mod.detect(folder, api))
+    for line in drift_mod.render(report, env, folder, engine_name()):
         typer.echo(line)
     if repair and report.releases:
         for created in drift_mod.repair(api, report.releases):
@@ -418,37 +435,26 @@ def drift(env: str = typer.Argument(..., help="Environment (its stack must be sy
 
 @app.command()
 def recover(env: str = typer.Argument(..., help="Environment whose apply was interrupted."),
-            stack_dir: Optional[str] = typer.Option(None, help="Default cdktf.out/stacks/<env>."),
+            stack_dir: Optional[str] = typer.Option(None, help=_STACK_DIR_HELP),
+            outdir: Optional[str] = typer.Option(None, help=_OUTDIR_HELP),
             dry_run: bool = typer.Option(False, "--dry-run", help="Print the steps, change nothing.")) -> None:
     """After an interrupted apply: adopt untracked objects, uninstall releases not in state, unblock pending ones.
 
-    Exit 3 (nothing done) when the state is locked: prints the `tofu force-unlock` command to run once
-    nobody else is applying.
+    Exit 3 (nothing done) when the state is locked: prints the `tofu force-unlock` (or `terraform
+    force-unlock`) command to run once nobody else is applying.
     """
-    import subprocess
-
     from kfstack import recover as recover_mod
-    from kfstack.drift import tofu_binary, tofu_env
+    from kfstack.engine import EngineError
 
-    folder, api = _stack_api(env, stack_dir)
+    folder, api = _stack_api(env, stack_dir, outdir)
     try:
-        probe = subprocess.run([tofu_binary(), "plan", "-refresh=false", "-lock-timeout=0", "-input=false",
-                                "-no-color"], cwd=folder, env=tofu_env(), capture_output=True, text=True)
-    except OSError as exc:
-        from kfstack.plan import TOOLCHAIN_HINT
-
-        err.print(f"error: cannot run {tofu_binary()} ({exc.strerror}); build and enable the toolchain: "
-                  f"{TOOLCHAIN_HINT}", highlight=False, markup=False)
-        raise typer.Exit(1)
-    hint = recover_mod.lock_hint(probe.stdout + probe.stderr, folder)
+        hint = recover_mod.locked(folder)
+    except EngineError as exc:
+        _engine_error(exc)
     if hint:
         typer.echo(hint)
         raise typer.Exit(3)
-    try:
-        _cluster_call(env, stack_dir, lambda: recover_mod.recover(folder, api, dry_run=dry_run, log=typer.echo))
-    except RuntimeError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False)
-        raise typer.Exit(1)
+    _cluster_call(env, stack_dir, lambda: recover_mod.recover(folder, api, dry_run=dry_run, log=typer.echo))
 
 
 cluster_app = typer.Typer(no_args_is_help=True, help="Local control plane (etcd, kube-apiserver, kwok nodes).")

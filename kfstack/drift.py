@@ -42,6 +42,8 @@ take their custom resources with them), so it is printed only as a last resort.
 Objects edited (not deleted) inside a Helm release are not compared: that
 needs the live-vs-rendered diff the manifest experiment does.
 
+The engine (``tofu`` or ``terraform``) is :mod:`kfstack.engine`'s, as for ``kfstack plan``.
+
 Exit codes: 0 no drift, 2 drift found (also with --repair), 1 error.
 """
 
@@ -49,12 +51,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kfstack.engine import EngineError, run_engine, tail
 from kfstack.helmstore import list_releases, live_get, object_ref
 
 HELM_OWNER_LABEL = {"app.kubernetes.io/managed-by": "Helm"}
@@ -97,24 +99,15 @@ class DriftReport:
         return bool(self.resources or self.releases)
 
 
-def tofu_binary() -> str:
-    return os.environ.get("KFSTACK_TOFU", "tofu")
-
-
-def tofu_env() -> dict[str, str]:
-    return {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
-
-
 def read_state(stack_dir: Path) -> dict[str, Any]:
-    """The stack's current state (``tofu state pull``: works with any backend)."""
-    try:
-        res = subprocess.run([tofu_binary(), "state", "pull"], cwd=stack_dir, env=tofu_env(), capture_output=True,
-                             text=True)
-    except OSError as exc:
-        raise RuntimeError(f"cannot run {tofu_binary()} ({exc.strerror}); build and enable the toolchain: "
-                           'bash scripts/toolchain.sh && eval "$(bash scripts/toolchain.sh env)"') from None
+    """The stack's current state (``state pull``: works with any backend).
+
+    Raises:
+        EngineError: no engine, or ``state pull`` failed (its output included).
+    """
+    res = run_engine(["state", "pull"], stack_dir)
     if res.returncode != 0:
-        raise RuntimeError(f"tofu state pull in {stack_dir} failed:\n{res.stderr.strip()}")
+        raise EngineError(f"state pull in {stack_dir} failed:\n{res.stderr.strip()}")
     return json.loads(res.stdout) if res.stdout.strip() else {"resources": []}
 
 
@@ -166,22 +159,26 @@ def helm_drift(api_client, releases: list[StateRelease]) -> list[ReleaseDrift]:
 
 
 def terraform_drift(stack_dir: Path) -> list[ResourceDrift]:
-    """Resources whose live state differs from the state file (a refresh-only plan; the state is not written)."""
+    """Resources whose live state differs from the state file (a refresh-only plan; the state is not written).
+
+    Raises:
+        EngineError: no engine, or the plan or ``show -json`` failed (output tail included).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         plan_file = Path(tmp) / "refresh.tfplan"
-        res = subprocess.run([tofu_binary(), "plan", "-refresh-only", "-input=false", "-no-color",
-                              f"-out={plan_file}"], cwd=stack_dir, env=tofu_env(), capture_output=True, text=True)
+        res = run_engine(["plan", "-refresh-only", "-input=false", "-no-color", f"-out={plan_file}"], stack_dir)
         if res.returncode != 0:
-            raise RuntimeError(f"tofu plan -refresh-only failed:\n{(res.stdout + res.stderr)[-4000:]}")
-        show = subprocess.run([tofu_binary(), "show", "-json", str(plan_file)], cwd=stack_dir, env=tofu_env(),
-                              capture_output=True, text=True, check=True)
+            raise EngineError(f"plan -refresh-only failed:\n{tail(res)}")
+        show = run_engine(["show", "-json", "-no-color", str(plan_file)], stack_dir)
+        if show.returncode != 0:
+            raise EngineError(f"show -json of the refresh-only plan failed:\n{tail(show)}")
     plan = json.loads(show.stdout)
     return [ResourceDrift(d["address"], tuple(d["change"]["actions"])) for d in plan.get("resource_drift", [])
             if d["change"]["actions"] != ["no-op"]]
 
 
 def detect(stack_dir: Path, api_client) -> DriftReport:
-    """Both kinds of drift of the stack in ``stack_dir``."""
+    """Both kinds of drift of the stack in ``stack_dir``. Raises EngineError (see :func:`read_state`)."""
     releases = state_releases(read_state(stack_dir))
     return DriftReport(resources=terraform_drift(stack_dir), releases=helm_drift(api_client, releases))
 
@@ -219,8 +216,8 @@ def repair(api_client, drifts: list[ReleaseDrift]) -> list[str]:
     return created
 
 
-def render(report: DriftReport, env: str, stack_dir: Path) -> list[str]:
-    """Human-readable lines: what drifted, and the commands that repair it."""
+def render(report: DriftReport, env: str, stack_dir: Path, engine: str) -> list[str]:
+    """Human-readable lines: what drifted, and the commands that repair it (``engine``: the binary's name)."""
     lines: list[str] = []
     if not report.drifted:
         return [f"{env}: no drift"]
@@ -235,8 +232,8 @@ def render(report: DriftReport, env: str, stack_dir: Path) -> list[str]:
         lines.append(f"  kfstack drift {env} --repair    # re-create the missing objects from the deployed "
                      "release manifests (what helm upgrade does for missing objects)")
     if report.resources:
-        lines.append(f"  cdktf deploy {env}    # or: tofu -chdir={stack_dir} apply")
+        lines.append(f"  cdktf deploy {env}    # or: {engine} -chdir={stack_dir} apply")
     if report.releases:
         replace = " ".join(f"-replace={d.release.address}" for d in report.releases)
-        lines.append(f"  last resort (uninstall + install, downtime): tofu -chdir={stack_dir} apply {replace}")
+        lines.append(f"  last resort (uninstall + install, downtime): {engine} -chdir={stack_dir} apply {replace}")
     return lines

@@ -13,6 +13,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from kfstack.versions import is_version
+
 __all__ = [
     "Settings",
     "ComponentSettings",
@@ -81,11 +83,8 @@ def _check_label_value(value: str) -> str:
 LabelValue = Annotated[str, AfterValidator(_check_label_value)]
 """A Kubernetes label value such as ``NVIDIA-A100-SXM4-80GB`` (may be empty)."""
 
-_VERSION = re.compile(r"^v?\d+\.\d+(\.\d+)?(-[0-9A-Za-z.-]+)?$")
-
-
 def _check_version(value: str) -> str:
-    if not _VERSION.match(value):
+    if not is_version(value):
         raise ValueError(
             f"{value!r} is not a version: expected MAJOR.MINOR[.PATCH][-PRERELEASE], "
             "optionally with a leading 'v' (e.g. 1.19.4, v2.16.0, 26.03)"
@@ -94,7 +93,8 @@ def _check_version(value: str) -> str:
 
 
 Version = Annotated[str, AfterValidator(_check_version)]
-"""A release or chart version, e.g. ``1.29.0`` or ``v1.19.4`` (leading v kept as written)."""
+"""A release or chart version, e.g. ``1.29.0`` or ``v1.19.4`` (leading v kept as written;
+pattern and order: :mod:`kfstack.versions`)."""
 
 
 class PodSecurityLevel(str, Enum):

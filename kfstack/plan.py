@@ -5,16 +5,17 @@ plan is saved to a file, summarized for review, and exactly that file is applied
 
 Files (``out`` defaults to ``<outdir>/plans``)::
 
-    <outdir>/stacks/<env>/cdk.tf.json    synthesized stack (only <env>); tofu runs here
+    <outdir>/stacks/<env>/cdk.tf.json    synthesized stack (only <env>); the engine runs here
     <out>/<env>.tfplan                  saved plan (binary; holds sensitive values: keep private)
     <out>/<env>.plan.md                 Markdown summary (no sensitive values)
 
-The JSON plan (``tofu show -json``) is read in memory and never written: it holds
+The JSON plan (``show -json``) is read in memory and never written: it holds
 sensitive values in clear text.
 
-Engine: ``$KFSTACK_TF_BINARY``, else ``tofu`` on PATH (``terraform`` only with
-``TERRAFORM_BINARY_NAME=terraform`` or ``KFSTACK_USE_SYSTEM_TOFU=1``). ``tofu init`` honours
-``TF_CLI_CONFIG_FILE`` (filesystem provider mirror: offline). State: the environment's
+Engine and output folder: :mod:`kfstack.engine`, the same for every command
+(``$KFSTACK_TF_BINARY``, else ``$TERRAFORM_BINARY_NAME``, else ``tofu`` on PATH; ``terraform``
+only when asked for; ``outdir`` defaults to ``$CDKTF_OUTDIR`` or ``cdktf.out``). ``init``
+honours ``TF_CLI_CONFIG_FILE`` (filesystem provider mirror: offline). State: the environment's
 backend, relative to the stack folder, so it follows ``outdir`` (local backend:
 ``<outdir>/../state/<env>.tfstate``).
 
@@ -27,13 +28,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from kfstack.engine import TOOLCHAIN_HINT, EngineError, engine_binary, run_engine, stack_dir, tail
 from kfstack.plan_summary import Summary, component_map, summarize, to_markdown
 
 EXIT_OK = 0
@@ -42,11 +43,12 @@ EXIT_INVALID = 2
 EXIT_CHANGES = 3
 EXIT_STALE = 4
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
+class PlanError(EngineError):
+    """The engine failed (init, plan, show or apply); the message holds its output tail.
 
-class PlanError(Exception):
-    """The engine is missing or failed (init, plan, show or apply); the message holds its output tail."""
+    A missing engine is the base :class:`~kfstack.engine.EngineError` (same exit code).
+    """
 
     exit_code = EXIT_ENGINE
 
@@ -55,39 +57,6 @@ class StalePlanError(PlanError):
     """The saved plan cannot be applied: state changed since it was made, or it is another stack's."""
 
     exit_code = EXIT_STALE
-
-
-TOOLCHAIN_HINT = 'bash scripts/toolchain.sh && eval "$(bash scripts/toolchain.sh env)"'
-"""What to run for OpenTofu and the offline provider mirror (README: set-up commands)."""
-
-
-def tf_binary() -> str:
-    """Path of the Terraform engine: ``$KFSTACK_TF_BINARY``, else ``tofu`` on PATH.
-
-    ``terraform`` on PATH is used only when asked for (``TERRAFORM_BINARY_NAME=terraform`` or
-    ``KFSTACK_USE_SYSTEM_TOFU=1``): an unrelated ``terraform`` would otherwise be picked up and
-    fail later on the public registry with pages of errors.
-
-    Raises:
-        PlanError: none found (one line: the cause and what to run).
-    """
-    explicit = os.environ.get("KFSTACK_TF_BINARY")
-    if explicit:
-        path = shutil.which(explicit)
-        if not path:
-            raise PlanError(f"KFSTACK_TF_BINARY={explicit!r} is not an executable")
-        return path
-    path = shutil.which("tofu")
-    if path:
-        return path
-    terraform = shutil.which("terraform")
-    if terraform and (os.environ.get("TERRAFORM_BINARY_NAME") == "terraform"
-                      or os.environ.get("KFSTACK_USE_SYSTEM_TOFU") == "1"):
-        return terraform
-    found = (f"; {terraform} is not used unless TERRAFORM_BINARY_NAME=terraform or KFSTACK_USE_SYSTEM_TOFU=1"
-             if terraform else "")
-    raise PlanError(f"OpenTofu (tofu) is not on PATH and KFSTACK_TF_BINARY is unset{found}; "
-                    f"build and enable the toolchain: {TOOLCHAIN_HINT}")
 
 
 _REGISTRY_ERRORS = ("Failed to query available provider packages", "Failed to install provider",
@@ -107,29 +76,6 @@ def init_cause(output: str) -> str | None:
                   "public registry")
     return (f"the kubernetes 2.38.0 and helm 3.1.1 providers could not be installed ({first}): {where}; "
             f"run {TOOLCHAIN_HINT}")
-
-
-def tf_env() -> dict[str, str]:
-    """The process environment for the engine: no prompts, no checkpoint calls, TF_CLI_CONFIG_FILE kept."""
-    return {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
-
-
-def run_engine(args: list[str], cwd: Path, *, timeout: float = 1800) -> subprocess.CompletedProcess:
-    """Run ``<engine> ARGS`` in ``cwd`` capturing output (ANSI codes removed). Does not check the exit code."""
-    res = subprocess.run([tf_binary(), *args], cwd=cwd, env=tf_env(), capture_output=True, text=True,
-                         timeout=timeout)
-    res.stdout, res.stderr = _ANSI.sub("", res.stdout), _ANSI.sub("", res.stderr)
-    return res
-
-
-def _tail(res: subprocess.CompletedProcess, chars: int = 4000) -> str:
-    text = (res.stdout + "\n" + res.stderr).strip()
-    return text[-chars:]
-
-
-def stack_dir(outdir: Path, env: str) -> Path:
-    """Where the stack of ``env`` is synthesized and the engine runs."""
-    return Path(outdir) / "stacks" / env
 
 
 def synth_stack(env, lock, outdir: Path, root: Path | None = None) -> Path:
@@ -207,11 +153,12 @@ def plan(env, lock, *, outdir: Path, out: Path | None = None, root: Path | None 
 
     Raises:
         SourceError: synthesis failed on sources.
+        EngineError: no engine (said before anything is synthesized).
         PlanError: init, plan or show failed (message has the engine's output tail).
     """
     outdir = Path(outdir).resolve()
     out = Path(out).resolve() if out else outdir / "plans"
-    tf_binary()  # no engine: say so before synthesizing anything
+    engine_binary()  # no engine: say so before synthesizing anything
     out.mkdir(parents=True, exist_ok=True)
     progress(f"synthesizing {env.name}")
     sdir = synth_stack(env, lock, outdir, root)
@@ -219,12 +166,12 @@ def plan(env, lock, *, outdir: Path, out: Path | None = None, root: Path | None 
     res = run_engine(["init", "-input=false", "-no-color"], sdir)
     if res.returncode != 0:
         cause = init_cause(res.stdout + res.stderr)
-        raise PlanError(f"init of {env.name} failed: {cause}" if cause else f"init of {env.name} failed:\n{_tail(res)}")
+        raise PlanError(f"init of {env.name} failed: {cause}" if cause else f"init of {env.name} failed:\n{tail(res)}")
     plan_file = out / f"{env.name}.tfplan"
     progress("plan")
     res = run_engine(["plan", "-input=false", "-no-color", "-lock-timeout=60s", f"-out={plan_file}"], sdir)
     if res.returncode != 0:
-        raise PlanError(f"plan of {env.name} failed:\n{_tail(res)}")
+        raise PlanError(f"plan of {env.name} failed:\n{tail(res)}")
     progress("show -json")
     plan_json = show_json(plan_file, sdir)
     stack_json = json.loads((sdir / "cdk.tf.json").read_text(encoding="utf-8"))
@@ -240,7 +187,7 @@ def show_json(plan_file: Path, cwd: Path) -> dict[str, Any]:
     """``show -json PLAN`` parsed (holds sensitive values: keep in memory). Raises PlanError."""
     res = run_engine(["show", "-json", "-no-color", str(plan_file)], cwd)
     if res.returncode != 0:
-        raise PlanError(f"show -json {plan_file.name} failed:\n{_tail(res)}")
+        raise PlanError(f"show -json {plan_file.name} failed:\n{tail(res)}")
     return json.loads(res.stdout)
 
 
@@ -252,6 +199,7 @@ def apply(env_name: str, plan_file: Path, *, outdir: Path) -> subprocess.Complet
     """``apply PLAN`` in ``outdir/stacks/<env>`` (where ``kfstack plan`` initialized it). Exactly that plan.
 
     Raises:
+        EngineError: no engine.
         PlanError: the plan file or the initialized stack folder is missing, or apply failed.
         StalePlanError: the state changed since the plan was made (or the plan is for other state);
             the message says to re-run ``kfstack plan <env>``.
@@ -272,5 +220,5 @@ def apply(env_name: str, plan_file: Path, *, outdir: Path) -> subprocess.Complet
                 f"the saved plan {plan_file.name} is stale: {why}, so it no longer describes what would "
                 f"happen. Nothing was applied. Re-run `kfstack plan {env_name}`, review the new summary, "
                 f"and apply that plan.")
-        raise PlanError(f"apply of {plan_file.name} to {env_name} failed:\n{_tail(res)}")
+        raise PlanError(f"apply of {plan_file.name} to {env_name} failed:\n{tail(res)}")
     return res

@@ -2,7 +2,7 @@
 
 ``kfstack promote SRC DST`` copies SRC's *effective* release (``base.yaml``'s
 ``release`` deep-merged with SRC's own) into ``environments/DST.yaml`` with a
-round-trip YAML edit: DST's comments, key order and formatting stay as they
+round-trip YAML edit (:mod:`kfstack.yamledit`): DST's comments, key order and formatting stay as they
 are, only the release block changes (sizing and site settings never move).
 When DST has no release block yet, one is appended at the end of the file, so
 everything above it stays byte-for-byte. DST is then pinned: later changes to
@@ -19,8 +19,6 @@ app version to its chart version and digest for every environment alike.
 from __future__ import annotations
 
 import difflib
-import io
-import os
 import re
 import shutil
 import tempfile
@@ -28,13 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import CommentMark
-from ruamel.yaml.tokens import CommentToken
 
+from kfstack import yamledit
 from kfstack.config.errors import ConfigError
-from kfstack.config.loader import BASE_FILE, load_environment
+from kfstack.config.loader import BASE_FILE, deep_merge, load_environment
+from kfstack.versions import compare_versions
 
 PROMOTION_CHAIN: tuple[str, ...] = ("dev", "staging", "prod")
 """The order releases move in: every environment is promoted from the one before it."""
@@ -46,40 +43,12 @@ class PromotionError(Exception):
     """A promotion kfstack refuses (unknown environment, backwards, a skipped stage without the flag)."""
 
 
-def _yaml() -> YAML:
-    y = YAML(typ="rt")
-    y.preserve_quotes = True
-    y.indent(mapping=2, sequence=4, offset=2)  # the layout of environments/*.yaml
-    y.width = 4096  # never re-wrap long lines
-    return y
-
-
-def _load(path: Path) -> Any:
-    return _yaml().load(path.read_text(encoding="utf-8"))
-
-
-def _dump(data: Any) -> str:
-    out = io.StringIO()
-    _yaml().dump(data, out)
-    return out.getvalue()
-
-
-def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """The loader's merge rule (mappings key by key, other values replaced), keeping YAML scalar styles."""
-    out: dict[str, Any] = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def effective_release(env_dir: Path, name: str) -> dict[str, Any]:
-    """``base.yaml``'s release deep-merged with ``<name>.yaml``'s (scalars keep their quoting)."""
-    base = _load(env_dir / BASE_FILE) or {}
-    env = _load(env_dir / f"{name}.yaml") or {}
-    return _merge(base.get(RELEASE_KEY) or {}, env.get(RELEASE_KEY) or {})
+    """``base.yaml``'s release deep-merged with ``<name>.yaml``'s by the loader's rule
+    (:func:`~kfstack.config.loader.deep_merge`); round-tripped scalars keep their quoting."""
+    base = yamledit.load_file(env_dir / BASE_FILE) or {}
+    env = yamledit.load_file(env_dir / f"{name}.yaml") or {}
+    return deep_merge(base.get(RELEASE_KEY) or {}, env.get(RELEASE_KEY) or {})
 
 
 def _flatten(release: Mapping[str, Any]) -> dict[str, str]:
@@ -87,32 +56,6 @@ def _flatten(release: Mapping[str, Any]) -> dict[str, str]:
     out = {k: str(v) for k, v in release.items() if not isinstance(v, Mapping)}
     out.update({k: str(v) for k, v in (release.get("versions") or {}).items()})
     return out
-
-
-# --- versions ---------------------------------------------------------------------------------
-
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?$")
-
-
-def version_key(version: str) -> tuple:
-    """Sort key of ``MAJOR.MINOR[.PATCH][-PRE]`` (leading ``v`` allowed) with semver precedence:
-    numbers compare numerically (``26.03`` = 26.3.0, ``1.10.0`` > ``1.9.2``), a pre-release sorts
-    before its release, pre-release identifiers compare numerically when numeric."""
-    m = _VERSION.match(str(version).strip())
-    if not m:
-        raise ValueError(f"{version!r} is not a version")
-    nums = tuple(int(x or 0) for x in m.group(1, 2, 3))
-    pre = m.group(4)
-    if pre is None:
-        return (nums, (1,))
-    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
-    return (nums, (0, parts))
-
-
-def compare_versions(a: str, b: str) -> int:
-    """-1, 0 or 1 as ``a`` is older than, equal to or newer than ``b``."""
-    ka, kb = version_key(a), version_key(b)
-    return (ka > kb) - (ka < kb)
 
 
 # --- chain ------------------------------------------------------------------------------------
@@ -204,15 +147,7 @@ class Promotion:
         """Replace DST's file atomically; refuse when it changed since it was read."""
         if self.path.read_text(encoding="utf-8") != self.old_text:
             raise PromotionError(f"{self.display} changed while promoting; run the promotion again")
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(self.new_text)
-            shutil.copymode(self.path, tmp)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        yamledit.write_text(self.path, self.new_text)
 
 
 def _release_span(lines: list[str]) -> tuple[int, int] | None:
@@ -232,48 +167,12 @@ def _outside_release(text: str) -> tuple[list[str], list[str]]:
     return lines[:span[0]], lines[span[1]:]
 
 
-def _deepest_last(block: CommentedMap) -> tuple[CommentedMap, Any] | None:
-    """The mapping and key of the block's last line: ruamel keeps the comments and blank lines that
-    follow a block on that key (they belong to whatever comes after the block)."""
-    node, key = block, None
-    while isinstance(node, CommentedMap) and len(node):
-        parent, key = node, list(node)[-1]
-        node = node[key]
-    return (parent, key) if key is not None else None
-
-
-def _take_tail(block: CommentedMap) -> str:
-    """Detach the lines after the block's last line (keeping that line's own end-of-line comment)."""
-    last = _deepest_last(block)
-    if last is None:
-        return ""
-    entry = last[0].ca.items.get(last[1])
-    if not entry or len(entry) < 3 or entry[2] is None:
-        return ""
-    first, nl, rest = entry[2].value.partition("\n")
-    entry[2].value = first + nl
-    return rest
-
-
-def _put_tail(block: CommentedMap, rest: str) -> None:
-    """Attach ``rest`` (from :func:`_take_tail`) after the block's (new) last line."""
-    last = _deepest_last(block)
-    if not rest or last is None:
-        return
-    parent, key = last
-    entry = parent.ca.items.setdefault(key, [None, None, None, None])
-    if entry[2] is None:
-        entry[2] = CommentToken("\n", CommentMark(0), None)
-    entry[2].value = entry[2].value.rstrip("\n") + "\n" + rest
-
-
 def _set_release(doc: CommentedMap, release: Mapping[str, Any], src: str, dst: str) -> None:
     """Make ``doc``'s release block equal ``release``, editing values in place where the block exists."""
     current = doc.get(RELEASE_KEY)
-    tail = _take_tail(current) if isinstance(current, CommentedMap) else ""
+    tail = yamledit.take_tail(doc, RELEASE_KEY) if isinstance(current, CommentedMap) else ""
     _edit_release(doc, current, release, src, dst)
-    if tail:
-        _put_tail(doc[RELEASE_KEY], tail)
+    yamledit.put_tail(doc, RELEASE_KEY, tail)
 
 
 def _edit_release(doc: CommentedMap, current: Any, release: Mapping[str, Any], src: str, dst: str) -> None:
@@ -327,12 +226,12 @@ def plan_promotion(env_dir: Path, src: str, dst: str, *, allow_skip: bool = Fals
     old_text = path.read_text(encoding="utf-8")
     release = effective_release(env_dir, src)
     before = _flatten(effective_release(env_dir, dst))
-    doc = _yaml().load(old_text)
+    doc = yamledit.load(old_text)
     _set_release(doc, release, src, dst)
-    new_text = _dump(doc)
+    new_text = yamledit.dump(doc)
     after = _flatten(release)
     changes = [(k, before.get(k), v) for k, v in after.items() if before.get(k) != v]
-    if not changes and RELEASE_KEY not in (_yaml().load(old_text) or {}):
+    if not changes and RELEASE_KEY not in (yamledit.load(old_text) or {}):
         new_text = old_text  # same versions and nothing to pin yet: leave the file alone
     if new_text != old_text:
         if _release_span(old_text.splitlines(keepends=True)) is None:
@@ -358,4 +257,4 @@ def _validate(env_dir: Path, dst: str, text: str, root: Path) -> None:
 
 
 __all__ = ["PROMOTION_CHAIN", "Ahead", "ConfigError", "Promotion", "PromotionError", "chain_step", "check_chain",
-           "compare_versions", "effective_release", "plan_promotion", "version_key"]
+           "effective_release", "plan_promotion"]

@@ -48,18 +48,20 @@ What ``recover`` does, in this order (``--dry-run`` prints without doing):
 Data note: uninstalling deletes only the manifest's objects; PersistentVolumeClaims
 created by StatefulSets and CRDs from a chart's ``crds/`` folder stay, as with
 ``helm uninstall``.
+
+The engine (``tofu`` above, or ``terraform``) is :mod:`kfstack.engine`'s, as for ``kfstack plan``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kfstack.drift import read_state, state_releases, tofu_binary, tofu_env
+from kfstack.drift import read_state, state_releases
+from kfstack.engine import EngineError, engine_name, run_engine, tail
 from kfstack.helmstore import PENDING, list_releases, live_get, set_status, uninstall
 from kfstack.kube_resources import CLUSTER_SCOPED, RESOURCE_KINDS
 
@@ -125,20 +127,20 @@ def recover(stack_dir: Path, api_client, *, dry_run: bool = False, log=print) ->
     """Run (or with ``dry_run`` only list) the recovery steps for the stack in ``stack_dir``.
 
     Raises:
-        RuntimeError: ``tofu state pull`` or a ``tofu import`` failed (output included).
+        EngineError: no engine, or ``state pull`` or an ``import`` failed (output included).
     """
     config = json.loads((stack_dir / "cdk.tf.json").read_text())
     state = read_state(stack_dir)
     actions: list[Action] = []
 
+    engine = engine_name()
     for addr, import_id in untracked_objects(config, state, api_client):
-        actions.append(Action("import", addr, f"tofu import {addr} {import_id}"))
+        actions.append(Action("import", addr, f"{engine} import {addr} {import_id}"))
         log(f"import {addr} {import_id}  (exists in the cluster, not in the state)")
         if not dry_run:
-            res = subprocess.run([tofu_binary(), "import", "-input=false", "-no-color", addr, import_id],
-                                 cwd=stack_dir, env=tofu_env(), capture_output=True, text=True)
+            res = run_engine(["import", "-input=false", "-no-color", addr, import_id], stack_dir)
             if res.returncode != 0:
-                raise RuntimeError(f"tofu import {addr} {import_id} failed:\n{(res.stdout + res.stderr)[-3000:]}")
+                raise EngineError(f"{engine} import {addr} {import_id} failed:\n{tail(res, 3000)}")
 
     tracked = {(r.namespace, r.name): r for r in state_releases(state)}
     wanted = {b["name"] for b in config.get("resource", {}).get("helm_release", {}).values()}
@@ -175,13 +177,25 @@ def recover(stack_dir: Path, api_client, *, dry_run: bool = False, log=print) ->
 _LOCK_ID = re.compile(r"Lock Info:.*?\n\s*ID:\s+(\S+)", re.S)
 
 
-def lock_hint(tofu_output: str, stack_dir: Path | str = ".") -> str | None:
-    """For tofu output that failed on ``Error acquiring the state lock``: the force-unlock command, else None."""
-    if "Error acquiring the state lock" not in tofu_output:
+def lock_hint(output: str, stack_dir: Path | str, engine: str) -> str | None:
+    """For engine output that failed on ``Error acquiring the state lock``: the force-unlock command
+    (run with ``engine``, the binary's name), else None."""
+    if "Error acquiring the state lock" not in output:
         return None
-    m = _LOCK_ID.search(tofu_output)
+    m = _LOCK_ID.search(output)
     if not m:
         return None
-    return (f"the state is locked (lock ID {m.group(1)}). If no other tofu/cdktf run is still applying "
+    return (f"the state is locked (lock ID {m.group(1)}). If no other {engine}/cdktf run is still applying "
             f"(check Who/Created in the Lock Info above), clear it with:\n"
-            f"  tofu -chdir={stack_dir} force-unlock -force {m.group(1)}")
+            f"  {engine} -chdir={stack_dir} force-unlock -force {m.group(1)}")
+
+
+def locked(stack_dir: Path) -> str | None:
+    """Whether another run holds the state lock of the stack in ``stack_dir``: :func:`lock_hint`'s
+    message if so, else None. A plan that refreshes nothing and waits for no lock (nothing changes).
+
+    Raises:
+        EngineError: no engine, or it could not be started.
+    """
+    res = run_engine(["plan", "-refresh=false", "-lock-timeout=0", "-input=false", "-no-color"], stack_dir)
+    return lock_hint(res.stdout + res.stderr, stack_dir, engine_name())

@@ -11,12 +11,13 @@ check never silently skips a release.
 
 from __future__ import annotations
 
-import re
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+from kfstack.versions import newest, same_version
 
 
 class ChartNotFound(Exception):
@@ -38,16 +39,6 @@ class LocatedChart:
             return (f"chart {self.name} {self.substituted_from} is not in the chart folders: "
                     f"checked against {self.version} instead")
         return ""
-
-
-def _norm(version: str) -> str:
-    return version[1:] if version.startswith("v") else version
-
-
-def version_key(version: str) -> tuple:
-    """Sort key of a chart version (``v`` prefix ignored; numeric parts compare as numbers)."""
-    parts = re.split(r"[.+-]", _norm(version))
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts)
 
 
 def read_chart_meta(archive: Path) -> dict:
@@ -101,7 +92,7 @@ class ChartLocator:
                                 "vendor it (`kfstack vendor`) or pass its folder with --charts")
         if version:
             for v, path in versions.items():
-                if _norm(v) == _norm(version):
+                if same_version(v, version):
                     return LocatedChart(path, name, v)
-        best = max(versions, key=version_key)
+        best = newest(versions)
         return LocatedChart(versions[best], name, best, substituted_from=version)

@@ -6,7 +6,6 @@ environment, stack not synthesized, no Helm CLI, unreachable cluster).
 
 from __future__ import annotations
 
-import os
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
@@ -51,9 +50,10 @@ def check(
     from kfstack.check.server import ApiServer, ServerUnavailable
     from kfstack.check.stack import StackError
     from kfstack.config import ConfigError
+    from kfstack.engine import output_dir
     from kfstack.sources.charts import SourceError
 
-    out = Path(outdir or os.environ.get("CDKTF_OUTDIR") or "cdktf.out")
+    out = output_dir(outdir)
     try:
         helm_binary()
         loaded, lock = load_all(names=envs)

@@ -278,7 +278,12 @@ def read_yaml(path: Path, display: str) -> _Doc:
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge ``override`` into a copy of ``base``: mappings recursively, everything else replaced."""
+    """Merge ``override`` into a copy of ``base``: mappings recursively, everything else (lists too) replaced.
+
+    kfstack's one merge rule: environment files over ``base.yaml``, ``kfstack promote``'s
+    effective release, ``kfstack check``'s Helm values (Helm's rule too) and the cost inputs.
+    Values are kept as given (round-tripped YAML scalars keep their quoting); inputs are not changed.
+    """
     out = dict(base)
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):

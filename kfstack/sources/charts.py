@@ -24,34 +24,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kfstack.errors import SourceError
+from kfstack.sources.chartref import ChartRef
+from kfstack.sources.kustomize import render_kustomize
 from kfstack.sources.lock import ChartPin, SourcesLock
 
-
-class SourceError(Exception):
-    """A chart cannot be resolved: not pinned, or missing from the vendor cache."""
-
-
-@dataclass(frozen=True)
-class ChartRef:
-    """Where Helm gets one chart.
-
-    Exactly one of ``repository`` (a chart repository or OCI registry URL) and
-    ``local_path`` (an archive or chart folder on disk, absolute) is set.
-    """
-
-    name: str
-    version: str | None
-    repository: str | None = None
-    local_path: Path | None = None
-
-    def release_args(self) -> dict[str, str]:
-        """``helm_release`` arguments for a remote chart; local charts go through an asset."""
-        if self.local_path is not None:
-            raise ValueError(f"chart {self.name} is local ({self.local_path}); stage it as an asset")
-        out = {"chart": self.name, "repository": self.repository or ""}
-        if self.version:
-            out["version"] = self.version
-        return out
+__all__ = ["ChartRef", "ChartResolver", "ChartSource", "SourceError"]
 
 
 class ChartResolver:
@@ -118,8 +96,6 @@ class ChartResolver:
         Raises SourceError: not pinned; mirror mode and the lock records no parts; otherwise
         not vendored, digest mismatch, or render failure.
         """
-        from kfstack.sources.kustomize import render_kustomize  # keeps subprocess/yaml work off import
-
         pin = self._lock.base(name, app_version)
         if pin is None:
             raise SourceError(

@@ -84,8 +84,9 @@ from typing import Any
 
 import yaml
 
+from kfstack.errors import SourceError
 from kfstack.images import images_in_object, parse_image
-from kfstack.sources.charts import ChartRef, SourceError
+from kfstack.sources.chartref import ChartRef
 from kfstack.sources.kustomization import find_kustomization, remote_references, tree_digest
 from kfstack.sources.lock import KustomizePin, chart_version
 

@@ -23,7 +23,7 @@ from typing import Annotated
 import yaml
 from pydantic import Field, StringConstraints, ValidationError, ValidationInfo, field_validator, model_validator
 
-from kfstack.config.errors import ConfigError, Problem
+from kfstack.errors import ConfigError, Problem
 from kfstack.model import Settings, Version
 
 Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]

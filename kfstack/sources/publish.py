@@ -33,7 +33,9 @@ from typing import Iterable
 
 import yaml
 
-from kfstack.sources.charts import ChartRef, SourceError
+from kfstack.errors import SourceError
+from kfstack.sources.chartref import ChartRef
+from kfstack.sources.kustomize import render_kustomize
 from kfstack.sources.lock import KustomizePin, SourcesLock
 
 __all__ = ["package_chart", "archive_digest", "part_digests", "write_index", "publish_repository", "push_oci"]
@@ -151,8 +153,6 @@ def publish_repository(lock: SourcesLock, vendor_dir: Path, build_dir: Path, rep
             lock (names or digests): run `kfstack vendor --update-lock` first. Nothing is
             written to ``index.yaml`` then.
     """
-    from kfstack.sources.kustomize import render_kustomize
-
     wanted = set(only) if only else None
     published: list[tuple[KustomizePin, list[Path]]] = []
     entries: list[dict] = []

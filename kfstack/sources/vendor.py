@@ -23,7 +23,7 @@ Digests (``sha256:<hex>``): charts — the archive bytes; kustomize bases and
 git remotes — :func:`~kfstack.sources.kustomization.tree_digest` of the
 vendored folder (after rewriting); https remotes — the file bytes.
 With ``update_lock`` the digests are written into ``sources.lock`` (only the
-``digest:`` lines change); otherwise each is verified and a mismatch is an
+``digest:`` values change; a comment-preserving edit, :mod:`kfstack.yamledit`); otherwise each is verified and a mismatch is an
 error naming the source, leaving the cached copy untouched.
 
 Rendered parts: each vendored base is also rendered (its ``exclude`` applied,
@@ -46,10 +46,12 @@ import urllib.request
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import yaml
 
+from kfstack import yamledit
+from kfstack.errors import KfstackError, SourceError
 from kfstack.sources.kustomization import (
     find_kustomization,
     load_kustomization,
@@ -57,12 +59,15 @@ from kfstack.sources.kustomization import (
     remote_references,
     tree_digest,
 )
-from kfstack.sources.lock import ChartPin, KustomizePin, RemoteKind, RemotePin, SourcesLock
+from kfstack.sources.kustomize import kustomize_build, render_tree
+from kfstack.sources.lock import ChartPin, KustomizePin, RemoteKind, RemotePin, SourcesLock, load_lock
+from kfstack.sources.publish import part_digests
+from kfstack.versions import newest, same_version
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class VendorError(Exception):
+class VendorError(KfstackError):
     """A source cannot be vendored (fetch failed, unpinned remote, broken kustomization)."""
 
 
@@ -99,21 +104,6 @@ class VendorResult:
 
 # ---------------------------------------------------------------- fetching
 
-
-
-def _write_lock(lock_path: Path, edited: str, what: str) -> None:
-    """Validate the edited sources.lock text, then replace the file atomically.
-
-    Raises:
-        VendorError: the edit would make sources.lock invalid (nothing is written).
-    """
-    try:
-        SourcesLock.model_validate(yaml.load(edited, Loader=_Loader) or {})  # noqa: S506
-    except Exception as exc:  # noqa: BLE001 - any failure means we must not write
-        raise VendorError(f"sources.lock would be invalid after recording {what}: {exc}") from exc
-    tmp = lock_path.with_name(lock_path.name + ".tmp")
-    tmp.write_text(edited, encoding="utf-8")
-    tmp.replace(lock_path)
 
 def _git_clone(url: str, ref: str, dest: Path) -> None:
     """Shallow clone of one tag/branch; ``.git`` removed afterwards is the caller's choice."""
@@ -298,128 +288,81 @@ class _BaseVendor:
 # ---------------------------------------------------------------- lock editing
 
 
-def _entries(lines: list[str]) -> list[tuple[str, int, int]]:
-    """(section, first line, end line exclusive) of each list item of each top-level section."""
-    section: str | None = None
-    items: list[tuple[str, int, int]] = []
-    start: int | None = None
-    for i, line in enumerate(lines):
-        if line and not line[0].isspace() and not line.startswith("#"):
-            if start is not None and section:
-                items.append((section, start, i))
-            start = None
-            section = line.split(":", 1)[0].strip()
-        elif line.startswith("  - ") or line.rstrip() == "  -":
-            if start is not None and section:
-                items.append((section, start, i))
-            start = i
-    if start is not None and section:
-        items.append((section, start, len(lines)))
-    return items
+def _write_lock(lock_path: Path, edited: str, what: str) -> None:
+    """Validate the edited sources.lock text, then replace the file atomically.
+
+    Raises:
+        VendorError: the edit would make sources.lock invalid (nothing is written).
+    """
+    try:
+        SourcesLock.model_validate(yaml.load(edited, Loader=_Loader) or {})  # noqa: S506
+    except Exception as exc:  # noqa: BLE001 - any failure means we must not write
+        raise VendorError(f"sources.lock would be invalid after recording {what}: {exc}") from exc
+    yamledit.write_text(lock_path, edited)
+
+
+def _edit_entries(lock_path: Path, updates: dict[tuple[str, str, str], Any],
+                  edit: Callable[[Any, Any], None], what: str) -> None:
+    """Call ``edit(entry, value)`` for each (section, name, app_version) -> value of ``updates``
+    (remotes: app_version ""), on sources.lock loaded for a comment-preserving edit
+    (:mod:`kfstack.yamledit`: comments and the look of every other line stay), then write it.
+
+    Raises:
+        VendorError: an entry was not found, or the edited file does not validate (nothing is written).
+    """
+    if not updates:
+        return
+    doc = yamledit.load_file(lock_path)
+    remaining = dict(updates)
+    for section in ("charts", "kustomize", "remotes"):
+        for entry in doc.get(section) or []:
+            ident = (section, str(entry.get("name", "")),
+                     "" if section == "remotes" else str(entry.get("app_version", "")))
+            if ident in remaining:
+                edit(entry, remaining.pop(ident))
+    if remaining:
+        raise VendorError(f"sources.lock has no entries for {sorted(remaining)}")
+    _write_lock(lock_path, yamledit.dump(doc), what)
+
+
+def _set_digest(entry, digest: str) -> None:
+    if "digest" in entry:
+        entry["digest"] = digest
+    else:  # a charts block stays last
+        yamledit.insert_before(entry, "charts", "digest", digest)
+
+
+def _set_parts(entry, parts: list[tuple[str, str]]) -> None:
+    yamledit.replace(entry, "charts", yamledit.block_sequence(
+        yamledit.flow_mapping({"name": name, "digest": digest}) for name, digest in parts))
 
 
 def write_parts(lock_path: Path, updates: dict[tuple[str, str], list[tuple[str, str]]]) -> None:
     """Set the ``charts:`` block of kustomize entries in ``sources.lock``; nothing else changes.
 
     ``updates`` maps (name, app_version) to [(part name, ``sha256:<hex>``)] in install order.
-    Each part is written as one line ``      - {name: <part>, digest: <digest>}``; an
-    existing ``charts:`` block of the entry is replaced, else the block is appended to it.
+    Each part is written as one line ``      - {name: <part>, digest: <digest>}`` (no parts:
+    ``charts: []``); an existing ``charts:`` block of the entry is replaced, else the block is
+    appended to it.
 
     Raises:
         VendorError: an entry was not found, or the edited file does not validate.
     """
-    if not updates:
-        return
-    lines = lock_path.read_text(encoding="utf-8").splitlines(keepends=True)
-    remaining = dict(updates)
-    for sect, lo, hi in reversed(_entries(lines)):
-        if sect != "kustomize":
-            continue
-        block = lines[lo:hi]
-        try:
-            data = yaml.load("".join(block), Loader=_Loader)[0]  # noqa: S506
-        except (yaml.YAMLError, IndexError, TypeError, KeyError):
-            continue
-        ident = (str(data.get("name", "")), str(data.get("app_version", "")))
-        if ident not in remaining:
-            continue
-        parts = remaining.pop(ident)
-        # Trailing comments/blank lines belong to the next entry: keep them after the block.
-        end = len(block)
-        while end > 0 and (not block[end - 1].strip() or block[end - 1].lstrip().startswith("#")) \
-                and not block[end - 1].startswith("    "):
-            end -= 1
-        body, tail = block[:end], block[end:]
-        out: list[str] = []
-        skipping = False
-        for line in body:
-            if line.startswith("    charts:"):
-                skipping = True
-                continue
-            if skipping and (line.startswith("      ") or not line.strip()):
-                continue
-            skipping = False
-            out.append(line)
-        if out and not out[-1].endswith("\n"):
-            out[-1] += "\n"
-        if parts:
-            out.append("    charts:\n")
-            out.extend(f"      - {{name: {name}, digest: {digest}}}\n" for name, digest in parts)
-        else:
-            out.append("    charts: []\n")
-        lines[lo:hi] = out + tail
-    if remaining:
-        raise VendorError(f"sources.lock has no kustomize entries for {sorted(remaining)}")
-    _write_lock(lock_path, "".join(lines), "charts")
+    _edit_entries(lock_path, {("kustomize", *key): parts for key, parts in updates.items()}, _set_parts, "charts")
 
 
 def write_digests(lock_path: Path, updates: dict[tuple[str, str, str], str]) -> None:
-    """Set ``digest:`` of entries in ``sources.lock``, changing only those lines.
+    """Set ``digest:`` of entries in ``sources.lock``, changing only those values.
 
     ``updates`` maps (section, name, app_version or "") to a digest; section is
-    ``charts``, ``kustomize`` or ``remotes`` (remotes are keyed by name only).
-    The file is re-read right before writing and validated after the edit.
+    ``charts``, ``kustomize`` or ``remotes`` (remotes are keyed by name only). An entry
+    without a ``digest`` key gets one before its ``charts`` block (or last). The file is
+    re-read right before the edit and validated after it.
 
     Raises:
         VendorError: an entry was not found, or the edited file does not validate.
     """
-    if not updates:
-        return
-    text = lock_path.read_text(encoding="utf-8")
-    lines = text.splitlines(keepends=True)
-    items = _entries(lines)
-
-    remaining = dict(updates)
-    for sect, lo, hi in items:
-        fields: dict[str, str] = {}
-        digest_line: int | None = None
-        last_field = lo
-        for j in range(lo, hi):
-            body = lines[j][4:] if len(lines[j]) > 4 else ""
-            if lines[j].lstrip().startswith("#") or ":" not in body:
-                continue
-            key, _, value = body.partition(":")
-            key = key.strip()
-            try:
-                parsed = yaml.load(value, Loader=_Loader) if value.strip() else None  # noqa: S506
-            except yaml.YAMLError:
-                parsed = value.strip()
-            fields[key] = "" if parsed is None else str(parsed)
-            last_field = j
-            if key == "digest":
-                digest_line = j
-        ident = (sect, fields.get("name", ""), "" if sect == "remotes" else fields.get("app_version", ""))
-        if ident not in remaining:
-            continue
-        new = f"    digest: {remaining.pop(ident)}\n"
-        if digest_line is not None:
-            prefix = lines[digest_line][:4]
-            lines[digest_line] = (prefix + new[4:]) if prefix == "  - " else new
-        else:
-            lines[last_field] = lines[last_field] + new  # after the last field (a charts block stays last)
-    if remaining:
-        raise VendorError(f"sources.lock has no entries for {sorted(remaining)}")
-    _write_lock(lock_path, "".join(lines), "digests")
+    _edit_entries(lock_path, updates, _set_digest, "digests")
 
 
 # ---------------------------------------------------------------- charts
@@ -448,13 +391,11 @@ def _vendor_chart(pin: ChartPin, charts_dir: Path, repository: str | None = None
         _download(index_url, index_file)
         index = yaml.load(index_file.read_text(encoding="utf-8"), Loader=_Loader) or {}  # noqa: S506
     versions = (index.get("entries") or {}).get(pin.name) or []
-    wanted = {pin.version, pin.version.lstrip("v")}
-    entry = next((e for e in versions if str(e.get("version")) in wanted), None)
+    entry = next((e for e in versions if same_version(str(e.get("version")), pin.version)), None)
     message = ""
     if entry is None and substitute and versions:
-        from kfstack.check.charts import version_key
-
-        entry = max(versions, key=lambda e: version_key(str(e.get("version", ""))))
+        best = newest(str(e.get("version", "")) for e in versions)
+        entry = next(e for e in versions if str(e.get("version", "")) == best)
         archive = charts_dir / f"{pin.name}-{entry['version']}.tgz"
         message = f"{pin.version} is not in {index_url}: substituted {entry['version']}"
     if entry is None or not entry.get("urls"):
@@ -495,8 +436,6 @@ def vendor_all(lock_path: Path, vendor_dir: Path, *, update_lock: bool = False,
         ``status.is_error`` as failure. Nothing of a failed or mismatched
         source replaces what is cached.
     """
-    from kfstack.sources.lock import load_lock
-
     lock = load_lock(lock_path)
     wanted = set(only) if only else None
     results: list[VendorResult] = []
@@ -564,9 +503,6 @@ def vendor_all(lock_path: Path, vendor_dir: Path, *, update_lock: bool = False,
                     worker = _BaseVendor(lock, fetcher)
                     worker.vendor_base(pin, staging)
                     if check_render:
-                        from kfstack.sources.charts import SourceError
-                        from kfstack.sources.kustomize import kustomize_build
-
                         try:
                             kustomize_build(staging / pin.path, keep_crds=False)
                         except SourceError as exc:
@@ -609,10 +545,6 @@ def _settle_parts(pin: KustomizePin, base: Path, digest: str, build: Path, updat
                   part_updates: dict[tuple[str, str], list[tuple[str, str]]], results: list[VendorResult],
                   note: Callable[[VendorResult], None]) -> None:
     """Render the vendored ``base`` (exclusions applied), digest each packaged part, record or verify."""
-    from kfstack.sources.charts import SourceError
-    from kfstack.sources.kustomize import render_tree
-    from kfstack.sources.publish import part_digests
-
     label = f"{pin.name}-charts"
     try:
         rendered = part_digests(render_tree(pin, base, digest, build))

@@ -95,7 +95,7 @@ class LocalPlatform:
         self.registry.start()
         self.registry.push(sorted(repo.glob("*.tgz")))
         EXTRA_ENV.update(self.registry.env())
-        # In-process engine runs (kfstack.plan.run_engine, the CLI under CliRunner) read os.environ.
+        # In-process engine runs (kfstack.engine.run_engine, the CLI under CliRunner) read os.environ.
         self._saved_env = {k: os.environ.get(k) for k in EXTRA_ENV}
         os.environ.update(EXTRA_ENV)
         self.started_cluster = not self.cluster.apiserver_ready()

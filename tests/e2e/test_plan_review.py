@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from kfstack.app import load_all
 from kfstack.cli import app
-from kfstack.plan import EXIT_CHANGES, EXIT_OK, EXIT_STALE, apply, plan, run_engine, stack_dir
+from kfstack.engine import run_engine, stack_dir
+from kfstack.plan import EXIT_CHANGES, EXIT_OK, EXIT_STALE, apply, plan
 from tests.fixtures.plans.scenarios import bumped, standin_extra
 from tests.fixtures.standin_charts import build_repo
 

@@ -30,11 +30,11 @@ def test_state_releases_and_report():
     assert rel == StateRelease("helm_release.CertManager_Release_F3F7519D", "cert-manager", "cert-manager", "deployed")
     text = "\n".join(render(DriftReport([ResourceDrift("kubernetes_config_map_v1.X", ("update",))],
                                         [ReleaseDrift(rel, "deployed", ["Deployment/cert-manager/cert-manager"])]),
-                            "local", "cdktf.out/stacks/local"))
+                            "local", "cdktf.out/stacks/local", "tofu"))
     assert "drift: kubernetes_config_map_v1.X changed outside Terraform (update)" in text
     assert "missing Deployment/cert-manager/cert-manager" in text
     assert "kfstack drift local --repair" in text and "cdktf deploy local" in text and "-replace=helm_release.CertManager_Release_F3F7519D" in text
-    assert render(DriftReport([], []), "local", "x") == ["local: no drift"]
+    assert render(DriftReport([], []), "local", "x", "tofu") == ["local: no drift"]
 
 
 def test_namespace_references_resolve_through_the_configuration():
@@ -55,9 +55,10 @@ Lock Info:
   Path:      ../../state/local.tfstate
   Operation: OperationTypeApply
 """
-    hint = lock_hint(out, "cdktf.out/stacks/local")
+    hint = lock_hint(out, "cdktf.out/stacks/local", "tofu")
     assert "tofu -chdir=cdktf.out/stacks/local force-unlock -force 0e2d1c4f-8d3e-3bb2-7f0e-0c3a1c6c2a11" in hint
-    assert lock_hint("Plan: 1 to add", ".") is None
+    assert "terraform -chdir=s force-unlock -force 0e2d1c4f" in lock_hint(out, "s", "terraform")
+    assert lock_hint("Plan: 1 to add", ".", "tofu") is None
 
 
 def test_recover_knows_every_kubernetes_resource_type_the_stacks_create(synth_env):

@@ -1,6 +1,6 @@
-"""kfstack plan/apply plumbing with a stand-in engine (KFSTACK_TF_BINARY): binary choice, stale plans, exit codes.
+"""kfstack plan/apply plumbing with a stand-in engine (KFSTACK_TF_BINARY): stale plans, exit codes.
 
-The real engine runs in tests/e2e/test_plan_review.py.
+Which engine runs: tests/unit/test_engine.py. The real engine runs in tests/e2e/test_plan_review.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kfstack.cli import app
-from kfstack.plan import EXIT_ENGINE, EXIT_STALE, PlanError, tf_binary
+from kfstack.plan import EXIT_ENGINE, EXIT_STALE
 
 
 def fake_engine(tmp_path, stdout: str, code: int):
@@ -27,19 +27,6 @@ def initialized(tmp_path):
     plan = tmp_path / "dev.tfplan"
     plan.write_bytes(b"PK")
     return tmp_path / "out", plan
-
-
-def test_engine_choice(monkeypatch, tmp_path):
-    engine = fake_engine(tmp_path, "", 0)
-    monkeypatch.setenv("KFSTACK_TF_BINARY", str(engine))
-    assert tf_binary() == str(engine)
-    monkeypatch.setenv("KFSTACK_TF_BINARY", str(tmp_path / "missing"))
-    with pytest.raises(PlanError, match="KFSTACK_TF_BINARY"):
-        tf_binary()
-    monkeypatch.delenv("KFSTACK_TF_BINARY")
-    monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(PlanError, match=r"OpenTofu \(tofu\) is not on PATH"):
-        tf_binary()
 
 
 def test_apply_runs_exactly_the_saved_plan(monkeypatch, tmp_path, initialized):

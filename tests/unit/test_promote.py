@@ -11,8 +11,7 @@ from typer.testing import CliRunner
 
 from kfstack.config import ConfigError
 from kfstack.config.loader import load_environment
-from kfstack.promote import (PROMOTION_CHAIN, PromotionError, check_chain, compare_versions, effective_release,
-                             plan_promotion)
+from kfstack.promote import PROMOTION_CHAIN, PromotionError, check_chain, effective_release, plan_promotion
 from tests.conftest import ROOT
 
 DEV_RELEASE = """
@@ -144,13 +143,6 @@ def test_check_compares_semantically(project):
     staging = _env(project) / "staging.yaml"
     staging.write_text(staging.read_text() + "release:\n  versions:\n    dashboard: 1.10.0\n")
     assert [(a.later, a.component) for a in check_chain(_env(project))] == [("staging", "dashboard")]
-
-
-@pytest.mark.parametrize(("a", "b", "expected"), [
-    ("1.10.0", "1.9.2", 1), ("26.03", "26.3", 0), ("v2.16.0", "2.16.0", 0), ("4.44", "4.45", -1),
-    ("1.0.0-rc.1", "1.0.0", -1), ("1.0.0-rc.2", "1.0.0-rc.10", -1), ("1.21", "1.21.0", 0)])
-def test_compare_versions(a, b, expected):
-    assert compare_versions(a, b) == expected
 
 
 def test_effective_release_merges_base(project):

@@ -197,7 +197,7 @@ def test_write_parts_replaces_only_the_charts_block(tmp_path):
     write_parts(lock, {("katib", "0.19.0"): []})
     assert load_lock(lock).base("katib", "0.19.0").charts == ()
     assert len(lock.read_text().splitlines()) < len(original.splitlines())
-    with pytest.raises(VendorError, match="no kustomize entries"):
+    with pytest.raises(VendorError, match=r"no entries for \[\('kustomize', 'nope', '1.0.0'\)\]"):
         write_parts(lock, {("nope", "1.0.0"): parts})
 
 
@@ -267,3 +267,34 @@ charts:
     assert (tmp_path / "vendor" / "charts" / "fixture-chart-1.2.3.tgz").read_bytes() == archive
     assert load_lock(lock).chart("fixture-chart", "1.2.3").digest == "sha256:" + hashlib.sha256(archive).hexdigest()
     assert by_name["oci-chart"].status is Status.skipped and "helm pull oci://" in by_name["oci-chart"].message
+
+
+def test_substituted_chart_is_the_newest_release_not_a_prerelease(tmp_path):
+    from kfstack.sources.lock import ChartPin
+    from kfstack.sources.vendor import _vendor_chart
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    entries = []
+    for version in ("1.0.0-rc.1", "1.0.0", "0.9.0", "v1.2.0"):
+        archive = _chart_tgz("fixture-chart", version)
+        (repo / f"fixture-chart-{version}.tgz").write_bytes(archive)
+        entries.append({"name": "fixture-chart", "version": version, "urls": [f"fixture-chart-{version}.tgz"],
+                        "digest": hashlib.sha256(archive).hexdigest()})
+    (repo / "index.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "entries": {"fixture-chart": entries}}))
+    charts = tmp_path / "charts"
+    charts.mkdir()
+
+    def pin(version: str) -> ChartPin:
+        return ChartPin(name="fixture-chart", repository="https://charts.invalid", version=version,
+                        app_version="1.0.0")
+
+    mirror = repo.as_uri()  # a site mirror replaces the pin's repository (file:// accepted)
+    archive, message = _vendor_chart(pin("2.0.0"), charts, mirror, substitute=True)
+    assert archive.name == "fixture-chart-v1.2.0.tgz" and "substituted v1.2.0" in message
+    archive, message = _vendor_chart(pin("1.2.0"), charts, mirror)  # the index writes v1.2.0: the same version
+    assert archive.name == "fixture-chart-1.2.0.tgz" and message == ""
+    entries.remove(entries[-1])
+    (repo / "index.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "entries": {"fixture-chart": entries}}))
+    archive, message = _vendor_chart(pin("2.0.0"), charts, mirror, substitute=True)
+    assert archive.name == "fixture-chart-1.0.0.tgz", message  # 1.0.0-rc.1 precedes its release

@@ -21,6 +21,7 @@ from kfstack.cdk import Construct
 
 from kfstack.constructs.cert_manager.settings import CertManagerSettings
 from kfstack.constructs.core import ClusterHandle, HelmChart, IssuerRef, Namespace, values_at
+from kfstack.constructs.core.namespace import MANAGED_BY
 from kfstack.model import PodSecurityLevel
 from kfstack.sources.charts import ChartSource
 
@@ -57,7 +58,7 @@ def _issuer(name: str) -> dict[str, Any]:
     return {
         "apiVersion": "cert-manager.io/v1",
         "kind": "ClusterIssuer",
-        "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "kfstack"}},
+        "metadata": {"name": name, "labels": dict(MANAGED_BY)},
         "spec": {"selfSigned": {}},
     }
 

@@ -15,6 +15,7 @@ from kfstack.model import PodSecurityLevel
 
 PSA_PREFIX = "pod-security.kubernetes.io"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kfstack"}
+"""The label on every object kfstack creates itself (not on what charts create); the one definition."""
 
 
 def psa_labels(level: PodSecurityLevel) -> dict[str, str]:

@@ -38,10 +38,12 @@ from typing import Any, Sequence
 from kfstack.cdk import Construct, ITerraformDependable
 
 from kfstack.constructs.core import ClusterHandle, HelmChart, Namespace
+from kfstack.constructs.core.namespace import MANAGED_BY
 from kfstack.constructs.core.refs import GatewayRef
 from kfstack.constructs.knative.settings import KnativeSettings
 from kfstack.model import PodSecurityLevel
 from kfstack.sources.charts import ChartSource
+from kfstack.versions import bare
 
 OPERATOR_IMAGE = "gcr.io/knative-releases/knative.dev/operator/cmd/operator"
 """Chart value knative_operator.knative_operator.image (chart v1.21.0)."""
@@ -76,7 +78,7 @@ def knative_serving(settings: KnativeSettings, cluster: ClusterHandle, version: 
     """
     ingress_key = f"gateway.{ingress.namespace}.{ingress.name}"
     spec: dict[str, Any] = {
-        "version": version.lstrip("v"),
+        "version": bare(version),
         "high-availability": {"replicas": settings.high_availability_replicas},
         "ingress": {"istio": {"enabled": True, "knative-local-gateway": {"selector": dict(local.selector)}}},
         "services": [{"name": "knative-local-gateway", "selector": dict(local.selector)}],
@@ -102,7 +104,7 @@ def knative_serving(settings: KnativeSettings, cluster: ClusterHandle, version: 
         "apiVersion": "operator.knative.dev/v1beta1",
         "kind": "KnativeServing",
         "metadata": {"name": "knative-serving", "namespace": settings.namespace,
-                     "labels": {"app.kubernetes.io/managed-by": "kfstack"}},
+                     "labels": dict(MANAGED_BY)},
         "spec": spec,
     }
 

@@ -63,6 +63,7 @@ from kfstack.cdk import (
 )
 
 from kfstack.constructs.core import ClusterHandle, HelmChart, Namespace, NamespaceRef
+from kfstack.constructs.core.namespace import MANAGED_BY
 from kfstack.constructs.core.network import PROFILE_NAMESPACE_LABELS, Allow, IngressPolicies
 from kfstack.constructs.core.refs import CephClusterRef, KubeflowS3Service, PortMapping, S3Endpoint
 from kfstack.constructs.core.secrets import Generated, GeneratedSecret
@@ -84,7 +85,6 @@ MINIO_PORT = 9000
 RGW_PORT = 80
 RGW_POD_PORT = 8080
 """Port beast listens on inside Rook's RGW pods (``rgwPortInternalPort``; not host-networked)."""
-MANAGED_BY = {"app.kubernetes.io/managed-by": "kfstack"}
 SEAWEEDFS_RESIZE_HOOK_IMAGE = ("alpine/k8s", "1.28.4")
 """The chart's default volume.resizeHook.image (docker.io), rewritten to the mirror when set."""
 
