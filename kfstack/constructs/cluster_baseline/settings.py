@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from kfstack.model import ComponentSettings, DnsLabel, LabelKey, LabelValue, PodSecurityLevel, Settings
+from kfstack.model import ComponentSettings, DnsLabel, KeyPath, LabelKey, LabelValue, PodSecurityLevel, Settings
 
 """A Kubernetes label value (<= 63 chars, alphanumerics with ``-_.`` inside)."""
 
@@ -91,3 +91,7 @@ class ClusterBaselineSettings(ComponentSettings):
     priority_classes: PriorityClasses = Field(
         PriorityClasses(), description="PriorityClass values. Default platform > serving > training."
     )
+
+    def creates_namespaces(self) -> dict[KeyPath, str]:
+        """The shared namespaces, by their place in the list."""
+        return {("shared_namespaces", i): ns.name for i, ns in enumerate(self.shared_namespaces)}

@@ -191,7 +191,8 @@ class GpuOperator(Construct):
     Example::
 
         gpu = GpuOperator(stack, "GpuOperator", cluster=baseline.handle,
-                          source=ChartSource(resolver, "25.10.1"), settings=GpuOperatorSettings(enabled=True))
+                          source=ChartSource(resolver, "25.10.1", GpuOperatorSettings.INSTALLS[0]),
+                          settings=GpuOperatorSettings(enabled=True))
         gpu.ready   # depend on this before scheduling GPU workloads
 
     Attributes:

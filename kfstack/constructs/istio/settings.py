@@ -10,7 +10,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field, StringConstraints, model_validator
 
-from kfstack.model import ComponentSettings, DnsLabel, Settings
+from kfstack.model import ComponentSettings, ComponentsView, DnsLabel, Installs, KeyPath, Settings, WiringProblem
 
 
 class GatewaySettings(Settings):
@@ -96,7 +96,7 @@ class IstioSettings(ComponentSettings):
             ingress_gateway: {replicas: 2, service_type: LoadBalancer}
     """
 
-    CHARTS: ClassVar[tuple[str, ...]] = ("base", "cni", "istiod", "gateway")
+    INSTALLS: ClassVar[tuple[Installs, ...]] = (Installs("istio", charts=("base", "cni", "istiod", "gateway")),)
 
     namespace: DnsLabel = Field("istio-system", description="Control-plane namespace. Default istio-system.")
     cni: bool = Field(
@@ -112,3 +112,15 @@ class IstioSettings(ComponentSettings):
         GatewayTlsSettings(enabled=False), description="HTTPS at the Kubeflow gateway: a tls block naming the "
         "hostname turns it on (every shipped environment has one; production requires it). Default off: "
         "plain HTTP on port 80 for any host.")
+
+    def creates_namespaces(self) -> dict[KeyPath, str]:
+        """The control plane's namespace."""
+        return {("namespace",): self.namespace}
+
+    def requirements(self, components: ComponentsView) -> list[WiringProblem]:
+        """The gateway certificate (``tls``) is a cert-manager Certificate: it needs components.cert_manager."""
+        if self.tls.enabled and not components.cert_manager.enabled:
+            return [(("istio", "tls", "enabled"),
+                     "the gateway's certificate is a cert-manager Certificate, but components.cert_manager is "
+                     "disabled; enable cert_manager or set tls.enabled: false")]
+        return []
