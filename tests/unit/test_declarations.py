@@ -1,7 +1,7 @@
 """What components declare (kfstack.model): what they install, what they require; who reads it.
 
 - ``Installs``: the stack builds each ChartSource from it, ChartSource refuses other names,
-  the pin check of sources.lock matches names.
+  the pin check of sources.lock matches names, ``kfstack check`` attributes releases by it.
 - ``NEEDS``, shared and created namespaces, ``requirements()``: one loop
   (``Components.wiring_problems``) runs them for every enabled component; the loader reports
   them with file and key path, and PlatformStack refuses an environment that breaks them.
@@ -9,11 +9,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
+from kfstack.check.run import declared_by
+from kfstack.check.stack import stack_from_document
 from kfstack.config import ConfigError
 from kfstack.config.environment import Components, ReleaseVersions
 from kfstack.config.loader import load_environment
@@ -93,6 +96,28 @@ def test_chart_source_refuses_names_its_declaration_does_not_list():
 def test_kustomize_part_names(chart, part):
     assert kustomize_part("katib", chart) == part
     assert Installs("katib", kustomize=("katib",)).owns(chart) is (part is not None)
+
+
+@pytest.mark.parametrize("env", ["dev", "local", "prod", "staging"])
+def test_check_attributes_every_release_of_the_shipped_stacks(real_envs, env):
+    doc = json.loads((ROOT / "tests" / "snapshots" / f"{env}.json").read_text())
+    stack = stack_from_document(doc, ROOT / "cdktf.out" / "stacks" / env / "cdk.tf.json", env)
+    owners = {r.name: declared_by(r, real_envs[env]) for r in stack.releases}
+    assert all(problem is None for _, problem in owners.values())
+    remote = {r.name: owners[r.name][0] for r in stack.releases if r.local_path is None}
+    assert remote and all(remote.values())  # every upstream chart and rendered part has its component
+    assert remote["istiod"] == "istio: release.versions.istio 1.29.0"
+    assert remote["pipelines-crds"] == "pipelines: release.versions.pipelines 2.16.0"
+
+
+def test_check_flags_a_chart_no_enabled_component_declares(real_envs):
+    from dataclasses import replace
+
+    doc = json.loads((ROOT / "tests" / "snapshots" / "dev.json").read_text())
+    stack = stack_from_document(doc, ROOT / "cdktf.out" / "stacks" / "dev" / "cdk.tf.json", "dev")
+    seaweedfs = next(r for r in stack.releases if r.chart == "seaweedfs")
+    owner, problem = declared_by(replace(seaweedfs, chart="minio"), real_envs["dev"])  # not dev's backend
+    assert owner == "" and problem is not None and "chart minio is installed, but no enabled component" in problem.message
 
 
 # ---------------------------------------------------------------- what components require
