@@ -19,6 +19,7 @@ class Category(str, Enum):
     disruption = "disruption"          # a PodDisruptionBudget blocks every drain
     image = "image"                    # an image outside the environment's registry or not in its inventory
     chart = "chart"                    # the chart archive cannot be found
+    undeclared = "undeclared"          # an upstream chart no enabled component declares (ComponentSettings.INSTALLS)
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,9 @@ class ReleaseReport:
 
     ``chart`` is ``name version`` as installed; ``source`` says where the
     archive came from (and any version substitution); ``objects`` counts the
-    rendered objects; ``validated`` those the API server accepted in a dry run.
+    rendered objects; ``validated`` those the API server accepted in a dry run;
+    ``declared_by`` names the component and ``release.versions`` key whose declaration
+    installs the chart (empty for this project's own charts).
     """
 
     address: str
@@ -53,6 +56,7 @@ class ReleaseReport:
     validated: int = 0
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    declared_by: str = ""
 
     @property
     def ok(self) -> bool:
@@ -88,7 +92,8 @@ def format_text(reports: list[EnvironmentReport]) -> str:
         for r in env.releases:
             status = "ok" if r.ok else f"{len(r.problems)} problem(s)"
             src = f" [{r.source}]" if r.source else ""
-            out.append(f"  {r.name:<28} {r.namespace:<22} {r.chart:<34} {r.objects:>4} objects  {status}{src}")
+            owner = f" ({r.declared_by})" if r.declared_by else ""
+            out.append(f"  {r.name:<28} {r.namespace:<22} {r.chart:<34} {r.objects:>4} objects  {status}{src}{owner}")
             out.extend(f"      - {n}" for n in r.notes)
             out.extend(f"      ! {p.line()}" for p in r.problems)
         out.append(f"  {env.env}: {env.problems} problem(s), {env.objects} objects rendered, "
@@ -115,10 +120,10 @@ def format_markdown(reports: list[EnvironmentReport]) -> str:
             lines.append("")
         lines.append("<details><summary>Releases</summary>")
         lines.append("")
-        lines.append("| release | namespace | chart | objects | result |")
-        lines.append("|---|---|---|---:|---|")
+        lines.append("| release | namespace | chart | declared by | objects | result |")
+        lines.append("|---|---|---|---|---:|---|")
         for r in env.releases:
-            lines.append(f"| {r.name} | {r.namespace} | {r.chart} | {r.objects} | "
+            lines.append(f"| {r.name} | {r.namespace} | {r.chart} | {r.declared_by} | {r.objects} | "
                          f"{'ok' if r.ok else str(len(r.problems)) + ' problem(s)'} |")
         lines.append("")
         lines.append("</details>")

@@ -28,7 +28,7 @@ from kfstack.check.rules import (
     unread_problems,
 )
 from kfstack.check.server import ApiServer, is_pod_security, psa_namespace
-from kfstack.check.stack import Stack, TerraformObject, load_stack
+from kfstack.check.stack import HelmRelease, Stack, TerraformObject, load_stack
 from kfstack.check.workloads import object_id
 from kfstack.cluster.nodes import node_manifests
 
@@ -126,6 +126,27 @@ def unread_values(rel, chart: Path, values: dict[str, Any], content) -> list[tup
     return [p for p in candidates if probe(perturbed(values, p)) == base]
 
 
+def declared_by(rel: HelmRelease, env) -> tuple[str, Problem | None]:
+    """Which enabled component's declaration installs ``rel``'s chart (``Components.installed()``).
+
+    Returns ``("<component>: release.versions.<key> <version>", None)`` (``release.kubeflow`` for
+    what the Kubeflow line versions); for a chart no enabled
+    component declares, ``("", problem)`` when it comes from a chart repository (an upstream chart
+    the stack should not install, e.g. another backend's or a disabled component's) and ``("", None)``
+    for a local chart (this project's ``charts/``, or a vendored archive whose name is not known).
+    """
+    components = getattr(env, "components", None)
+    if components is not None:
+        for key, installs in components.installed():
+            if installs.owns(rel.chart):
+                release = env.release
+                return f"{key}: {'.'.join(release.path_of(installs.key))} {release.version_of(installs.key)}", None
+    if rel.local_path is not None:
+        return "", None
+    return "", Problem(Category.undeclared, f"chart {rel.chart} is installed, but no enabled component declares it "
+                                            "(INSTALLS of the components' settings)")
+
+
 def check_stack(stack: Stack, env, options: CheckOptions) -> EnvironmentReport:
     """Check every release of ``stack`` (environment config ``env``); see the package doc for what is checked."""
     locator = ChartLocator(options.chart_dirs)
@@ -152,6 +173,9 @@ def check_stack(stack: Stack, env, options: CheckOptions) -> EnvironmentReport:
         for i, rel in enumerate(order, 1):
             rr = ReleaseReport(rel.address, rel.name, rel.namespace, rel.label)
             report.releases.append(rr)
+            rr.declared_by, undeclared = declared_by(rel, env)
+            if undeclared is not None:
+                rr.problems.append(undeclared)
             options.progress(f"[{i}/{len(order)}] {stack.env}: {rel.name} ({rel.label})")
             if server and options.scratch:
                 for addr in sorted(deps.get(rel.address, ())):

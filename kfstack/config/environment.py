@@ -1,8 +1,10 @@
 """The typed model of one environment (``environments/base.yaml`` + ``<env>.yaml``).
 
-Every model is frozen and rejects unknown keys. Cross-field rules live in
-model validators; production guardrails live in :mod:`kfstack.config.guardrails` and run
-after the model validates (they need the whole environment).
+Every model is frozen and rejects unknown keys. Cross-field rules of one model live in
+its model validators; rules between components are declared by each component's settings
+(:class:`kfstack.model.ComponentSettings`) and run by :meth:`Components.wiring_problems`
+once the model validates; production guardrails live in :mod:`kfstack.config.guardrails`
+and run after those (they need the whole environment).
 """
 
 from __future__ import annotations
@@ -12,21 +14,22 @@ from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from kfstack.constructs.auth.settings import AuthSettings, profile_name_for
+from kfstack.constructs.auth.settings import AuthSettings
 from kfstack.constructs.ceph.settings import CephSettings
 from kfstack.constructs.cert_manager.settings import CertManagerSettings
 from kfstack.constructs.cluster_baseline.node_pools import MigStrategy, NodePool, check_node_pools, cluster_mig_strategy
 from kfstack.constructs.cluster_baseline.settings import ClusterBaselineSettings, RegistryMirror
 from kfstack.constructs.dashboard.settings import DashboardSettings
 from kfstack.constructs.gpu_operator.settings import GpuOperatorSettings
-from kfstack.constructs.istio.settings import GATEWAY_NAME, GATEWAY_NAMESPACE, IstioSettings
+from kfstack.constructs.istio.settings import IstioSettings
 from kfstack.constructs.katib.settings import KatibSettings
-from kfstack.constructs.kserve.settings import KServeMode, KServeSettings
+from kfstack.constructs.kserve.settings import KServeSettings
 from kfstack.constructs.mysql.settings import MySqlSettings
 from kfstack.constructs.object_store.settings import ObjectStoreSettings
 from kfstack.constructs.pipelines.settings import PipelinesSettings
 from kfstack.constructs.training.settings import TrainingSettings
-from kfstack.model import DnsLabel, Settings, Version
+from kfstack.config.errors import format_path
+from kfstack.model import KUBEFLOW_LINE, ComponentSettings, DnsLabel, Installs, Settings, Version, WiringProblem
 
 
 class Tier(str, Enum):
@@ -202,9 +205,23 @@ class Release(Settings):
     kubeflow: Version = Field(..., description="Kubeflow release line, e.g. 26.03. Required.")
     versions: ReleaseVersions
 
+    def version_of(self, key: str) -> str:
+        """The app version of :attr:`kfstack.model.Installs.key` ``key``: ``release.versions.<key>``, or
+        ``release.kubeflow`` for :data:`~kfstack.model.KUBEFLOW_LINE`. Raises AttributeError for another key."""
+        return str(self.kubeflow if key == KUBEFLOW_LINE else getattr(self.versions, key))
+
+    @staticmethod
+    def path_of(key: str) -> tuple[str, ...]:
+        """Key path of ``key``'s version in the environment: ``(release, versions, <key>)`` or ``(release, kubeflow)``."""
+        return ("release", KUBEFLOW_LINE) if key == KUBEFLOW_LINE else ("release", "versions", key)
+
 
 class Components(Settings):
-    """Per-component settings; a key not listed here is an unknown component."""
+    """Per-component settings; a key not listed here is an unknown component.
+
+    Also the view a component's rules read the others through
+    (:class:`kfstack.model.ComponentsView`): ``components.mysql.users``, ...
+    """
 
     cluster_baseline: ClusterBaselineSettings = Field(ClusterBaselineSettings())
     cert_manager: CertManagerSettings = Field(CertManagerSettings())
@@ -220,131 +237,69 @@ class Components(Settings):
     auth: AuthSettings = Field(AuthSettings())
     dashboard: DashboardSettings = Field(DashboardSettings())
 
-    @model_validator(mode="after")
-    def _dashboard_needs_auth(self) -> "Components":
-        """Central Dashboard and Profiles trust the ``kubeflow-userid`` header that Istio sets from
-        Dex's JWT (auth), on the ingress gateway (Istio); the default Profile name must be a DNS label."""
-        if self.auth.enabled and not self.istio.enabled:
-            raise ValueError("auth is enabled but istio is not: oauth2-proxy is Istio's external authorizer; "
-                             "set components.istio.enabled: true or components.auth.enabled: false")
-        if self.dashboard.enabled:
-            for needed in ("auth", "istio"):
-                if not getattr(self, needed).enabled:
-                    raise ValueError(f"dashboard is enabled but {needed} is not: the dashboard and Profiles "
-                                     f"read users from Istio + Dex; set components.{needed}.enabled: true or "
-                                     "components.dashboard.enabled: false")
-            if self.dashboard.default_profile and self.dashboard.default_profile_name is None:
-                name = profile_name_for(self.auth.user_email)
-                if len(name) > 63:
-                    raise ValueError(f"the default Profile name derived from auth.user_email ({name!r}) is longer "
-                                     "than 63 characters; set components.dashboard.default_profile_name")
-        return self
+    def enabled(self) -> list[tuple[str, ComponentSettings]]:
+        """(key, settings) of every enabled component, in file order."""
+        return [(key, settings) for key in type(self).model_fields
+                if (settings := getattr(self, key)).enabled]
 
-    @model_validator(mode="after")
-    def _pipelines_katib_need_platform(self) -> "Components":
-        """Pipelines keeps metadata in MySQL and artifacts in the object store; Katib keeps experiments
-        in MySQL; both bring cert-manager Certificates and Istio policies (upstream 26.03 manifests)."""
-        needs = {"pipelines": ("mysql", "object_store", "cert_manager", "istio"),
-                 "katib": ("mysql", "cert_manager", "istio")}
-        mysql_users = {u.name for u in self.mysql.users}
-        for app, deps in needs.items():
-            settings = getattr(self, app)
-            if not settings.enabled:
-                continue
-            for dep in deps:
-                if not getattr(self, dep).enabled:
-                    raise ValueError(f"{app} is enabled but {dep} is not; set components.{dep}.enabled: true "
-                                     f"or components.{app}.enabled: false")
-            if settings.database_user not in mysql_users:
-                raise ValueError(f"components.{app}.database_user {settings.database_user!r} is not one of "
-                                 f"components.mysql.users ({', '.join(sorted(mysql_users))})")
-        return self
+    @classmethod
+    def declared(cls) -> list[tuple[str, Installs]]:
+        """(component key, declaration) of everything any component can install (every ``INSTALLS``),
+        whatever is enabled: what ``sources.lock`` must pin for ``release.versions``."""
+        return [(key, installs) for key, field in cls.model_fields.items()
+                for installs in field.annotation.INSTALLS]  # type: ignore[union-attr]
 
-    @model_validator(mode="after")
-    def _kserve_needs_platform(self) -> "Components":
-        """KServe issues its webhook certificate through cert-manager; Knative mode needs Istio
-        (net-istio is Knative's network layer and the gateways are Istio's)."""
-        kserve = self.kserve
-        if kserve.enabled and not self.cert_manager.enabled:
-            raise ValueError("kserve is enabled but cert_manager is not: KServe's webhook certificate comes from "
-                             "cert-manager; set components.cert_manager.enabled: true or components.kserve.enabled: false")
-        if kserve.enabled and kserve.mode is KServeMode.knative and not self.istio.enabled:
-            raise ValueError("components.kserve.mode is knative, which needs Istio (Knative Serving's network layer "
-                             "is net-istio): set components.istio.enabled: true or components.kserve.mode: standard")
-        if kserve.enabled and not self.istio.enabled:
-            raise ValueError("kserve is enabled but istio is not: InferenceServices are routed through Istio's "
-                             "gateways; set components.istio.enabled: true or components.kserve.enabled: false")
-        return self
+    def installed(self) -> list[tuple[str, Installs]]:
+        """(component key, declaration) of what this environment installs: each enabled component's
+        :meth:`~kfstack.model.ComponentSettings.installs` under its settings."""
+        return [(key, installs) for key, settings in self.enabled() for installs in settings.installs()]
 
+    def namespaces_needing(self, key: str) -> list[str]:
+        """The ``namespace`` of every enabled component whose ``NEEDS`` names component ``key``, in file
+        order: the clients the network policies of ``key`` (MySQL, the object store) let in."""
+        return [settings.namespace for _, settings in self.enabled() if key in settings.NEEDS]
 
-    def wiring_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
-        """Rules the constructs rely on, as (key path under ``components``, message); empty when none.
+    def wiring_problems(self) -> list[WiringProblem]:
+        """Every enabled component's requirements, as (key path under ``components``, message); empty when none.
 
-        The loader reports them like validation errors (every environment, not only production),
-        so that a valid environment always synthesizes:
+        One loop runs the declarations of every enabled component (:class:`kfstack.model.ComponentSettings`)
+        the same way:
 
-        - the gateway certificate (istio.tls) is a cert-manager Certificate;
-        - the ceph-rgw object store is a CephObjectStore of the Rook cluster (components.ceph);
-        - Pipelines, Katib, the dashboard and the training operators install into shared
-          namespaces of the cluster baseline (they never create those namespaces), and so does
-          Istio's ``kubeflow/kubeflow-gateway``;
-        - Pipelines' database user owns its three databases (pipelineDb, cacheDb, mlmdDb);
-        - every namespace a component creates is created once: no two components, and no
-          shared namespace, may name the same one (Terraform would own it twice).
+        - ``NEEDS``: the other components it needs are enabled (reported at ``<key>.enabled``);
+        - ``uses_shared_namespaces()``: the namespaces it installs into are shared namespaces of the
+          cluster baseline (it never creates them);
+        - ``creates_namespaces()``: every namespace is created once (Terraform would own it twice); a
+          clash is reported at the key an environment file set rather than at a default;
+        - ``requirements(components)``: its own wiring rules (a MySQL user, the Rook cluster, ...).
+
+        The loader reports them like validation errors (every environment, not only production), and
+        :class:`kfstack.stacks.PlatformStack` refuses an environment that has any, so that a valid
+        environment always synthesizes and the stack never meets a component that is not there.
         """
-        from kfstack.constructs.object_store.settings import ObjectStoreBackend
-
-        out: list[tuple[tuple[str | int, ...], str]] = []
-        store = self.object_store
-        if self.istio.enabled and self.istio.tls.enabled and not self.cert_manager.enabled:
-            out.append((("istio", "tls", "enabled"),
-                        "the gateway's certificate is a cert-manager Certificate, but components.cert_manager is "
-                        "disabled; enable cert_manager or set tls.enabled: false"))
-        if store.enabled and store.backend is ObjectStoreBackend.ceph_rgw and not self.ceph.enabled:
-            out.append((("object_store", "backend"),
-                        "backend ceph-rgw is a Ceph object gateway of the Rook cluster, but components.ceph.enabled "
-                        "is false; enable components.ceph or pick backend seaweedfs"))
+        out: list[WiringProblem] = []
         shared = [ns.name for ns in self.cluster_baseline.shared_namespaces]
-        if self.istio.enabled and GATEWAY_NAMESPACE not in shared:
-            out.append((("cluster_baseline", "shared_namespaces"),
-                        f"Istio creates Kubeflow's Gateway {GATEWAY_NAMESPACE}/{GATEWAY_NAME} (every Kubeflow "
-                        f"VirtualService names it), but {GATEWAY_NAMESPACE!r} is not a shared namespace; add it"))
-        uses = [("pipelines", "namespace"), ("katib", "namespace"), ("dashboard", "namespace")]
-        if self.training.enabled:
-            uses += [("training", "scheduling_namespace")]
-            if self.training.training_operator_v1:
-                uses += [("training", "v1_namespace")]
-        for app, key in uses:
-            settings = getattr(self, app)
-            name = getattr(settings, key)
-            if settings.enabled and name not in shared:
-                out.append(((app, key), f"{name!r} is not a shared namespace of the cluster baseline "
-                                        f"({', '.join(shared) or 'none'}); add it to "
-                                        "components.cluster_baseline.shared_namespaces or pick one of those"))
-        if self.pipelines.enabled:
-            users = {u.name: u for u in self.mysql.users}
-            user = users.get(self.pipelines.database_user)
-            if user is not None:
-                p = self.pipelines
-                missing = [db for db in (p.pipeline_db, p.cache_db, p.mlmd_db) if db not in user.databases]
-                if missing:
-                    out.append((("mysql", "users"),
-                                f"MySQL user {user.name!r} (components.pipelines.database_user) does not own "
-                                f"Pipelines' databases {missing}; add them to its databases"))
-        owners: dict[str, str] = {name: "components.cluster_baseline.shared_namespaces" for name in shared}
-        owned = [("cert_manager", "namespace"), ("istio", "namespace"), ("gpu_operator", "namespace"),
-                 ("ceph", "namespace"), ("mysql", "namespace"), ("mysql", "operator_namespace")]
-        if store.backend is not ObjectStoreBackend.ceph_rgw:
-            owned.append(("object_store", "namespace"))
-        for app, key in owned:
-            if not getattr(self, app).enabled:
-                continue
-            name, here = getattr(getattr(self, app), key), f"components.{app}.{key}"
+        for key, settings in self.enabled():
+            for other, why in settings.NEEDS.items():
+                if not getattr(self, other).enabled:
+                    out.append(((key, "enabled"), f"{key} is enabled but {other} is not: {why}; set "
+                                                  f"components.{other}.enabled: true or components.{key}.enabled: false"))
+            for path, name in settings.uses_shared_namespaces().items():
+                if name not in shared:
+                    out.append(((key, *path), f"{name!r} is not a shared namespace of the cluster baseline "
+                                              f"({', '.join(shared) or 'none'}); add it to "
+                                              "components.cluster_baseline.shared_namespaces or pick one of those"))
+            out.extend(settings.requirements(self))
+        # Defaults claim their namespace first (stable: file order), so a clash names the key that was set.
+        claims = sorted(((path[0] in settings.model_fields_set, (key, *path), name)
+                         for key, settings in self.enabled()
+                         for path, name in settings.creates_namespaces().items()), key=lambda claim: claim[0])
+        owners: dict[str, str] = {}
+        for _, loc, name in claims:
             if name in owners:
-                out.append(((app, key), f"{name!r} is already created by {owners[name]}; each component creates "
-                                        "a namespace of its own, so pick another name"))
+                out.append((loc, f"{name!r} is already created by {owners[name]}; each component creates a "
+                                 "namespace of its own, so pick another name"))
             else:
-                owners[name] = here
+                owners[name] = format_path(("components", *loc))
         return out
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kfstack.errors import SourceError
+from kfstack.model import Installs
 from kfstack.sources.chartref import ChartRef
 from kfstack.sources.kustomize import render_kustomize
 from kfstack.sources.lock import ChartPin, SourcesLock
@@ -123,22 +124,37 @@ class ChartResolver:
 
 @dataclass(frozen=True)
 class ChartSource:
-    """The charts of one component at one app version (what a construct is handed).
+    """The charts of one component declaration at its app version (what a construct is handed).
 
-    ``chart("istiod")`` resolves through the environment's source mode;
-    ``project_chart("raw-manifests")`` returns a chart this project authors.
+    Built from the resolver, the ``release.versions`` value of ``installs.key`` and the
+    component's declaration (:class:`kfstack.model.Installs`). ``chart("istiod")`` resolves
+    through the environment's source mode; a name the declaration does not list is refused,
+    so what a construct installs can never drift from what its settings declare (and what the
+    pin check of ``sources.lock`` verified). ``project_chart("raw-manifests")`` returns a chart
+    this project authors (never pinned, never declared).
     """
 
     resolver: ChartResolver
     app_version: str
+    installs: Installs
+
+    def _declared(self, name: str, names: tuple[str, ...], kind: str) -> None:
+        if name not in names:
+            raise SourceError(
+                f"{kind} {name!r} is not declared for release.versions.{self.installs.key} (declared: "
+                f"{', '.join(names) or 'none'}); add it to the component's INSTALLS in its settings module")
 
     def chart(self, name: str) -> ChartRef:
-        """Upstream chart ``name`` at this source's app version. Raises SourceError."""
+        """Upstream chart ``name`` at this source's app version. Raises SourceError (undeclared, not pinned,
+        not vendored)."""
+        self._declared(name, self.installs.charts, "chart")
         return self.resolver.chart(name, self.app_version)
 
     def kustomize(self, name: str) -> list[ChartRef]:
         """Kustomize base ``name`` at this source's app version: its charts, CRD charts first
-        (install in order); local rendered charts, or the mirror's in mode mirror. Raises SourceError."""
+        (install in order); local rendered charts, or the mirror's in mode mirror. Raises SourceError
+        (undeclared, or see :meth:`ChartResolver.kustomize`)."""
+        self._declared(name, self.installs.kustomize, "kustomize base")
         return self.resolver.kustomize(name, self.app_version)
 
     def project_chart(self, name: str) -> ChartRef:

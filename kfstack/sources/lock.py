@@ -267,21 +267,33 @@ def load_lock(path: Path, display: str = "sources.lock") -> SourcesLock:
 
 
 def unpinned_versions(lock: SourcesLock):
-    """A loader check: every ``release.versions.<component>`` must be pinned in ``sources.lock``.
+    """A loader check: everything a component declares is pinned at its ``release.versions`` value.
 
-    A version counts as pinned when some chart or kustomize entry has it as
-    ``app_version`` (leading ``v`` ignored). Catches a typo or an un-vendored
-    upgrade at validation time, naming the file and key, before synthesis.
+    For every declaration of every component (``Components.declared()``, enabled or not: promotion
+    moves the whole release block), each chart and kustomize base it names must be pinned in
+    ``sources.lock`` under that name with ``app_version`` equal to ``release.versions.<key>``
+    (``release.kubeflow`` for key ``kubeflow``: ``Release.version_of``) —
+    exactly the lookup :class:`kfstack.sources.charts.ChartResolver` makes at synthesis. So
+    ``istio: 1.19.4`` is refused although cert-manager is pinned at 1.19.4. Reported at
+    ``release.versions.<key>``, naming every missing name, before anything is synthesized.
     """
-    pinned = {p.app_version.lstrip("v") for p in lock.charts} | {k.app_version.lstrip("v") for k in lock.kustomize}
 
     def check(env) -> list[tuple[tuple[str, ...], str]]:
+        release = env.release
+        missing: dict[str, list[str]] = {}
+        for _, installs in env.components.declared():
+            version = release.version_of(installs.key)
+            names = missing.setdefault(installs.key, [])
+            names += [f"chart {n!r}" for n in installs.charts if lock.chart(n, version) is None]
+            names += [f"kustomize base {n!r}" for n in installs.kustomize if lock.base(n, version) is None]
         out = []
-        for component, version in env.release.versions.model_dump().items():
-            if version is not None and str(version).lstrip("v") not in pinned:
-                out.append((("release", "versions", component),
-                            f"{component} {version} is not pinned in sources.lock; add its chart or kustomize "
-                            "entry (or run `kfstack vendor --update-lock`), or pick a pinned version"))
+        for key, names in missing.items():
+            if names:
+                version = release.version_of(key)
+                out.append((release.path_of(key),
+                            f"{key} {version} is not pinned in sources.lock: no {', '.join(names)} with app_version "
+                            f"{version}; add the entries (or run `kfstack vendor --update-lock`), or pick a pinned "
+                            "version"))
         return out
 
     return check

@@ -215,6 +215,6 @@ def test_short_password_is_refused(tmp_path):
 
 def test_auth_without_istio_is_an_error(tmp_path):
     err = _error(tmp_path, {"istio": {"enabled": False}, "dashboard": {"enabled": False}})
-    (p,) = err.problems
-    assert p.file == "environments/broken.yaml" and p.path[0] == "components"
-    assert "auth is enabled but istio is not" in p.message
+    (p,) = [p for p in err.problems if p.path == ("components", "auth", "enabled")]
+    assert p.file == "environments/base.yaml" and p.line is not None  # where auth.enabled is set
+    assert "auth is enabled but istio is not: oauth2-proxy is Istio's external authorizer" in p.message

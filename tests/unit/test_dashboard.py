@@ -99,14 +99,21 @@ def _error(tmp_path: Path, components: dict) -> ConfigError:
 
 def test_dashboard_without_auth_is_an_error(tmp_path):
     (p,) = _error(tmp_path, {"auth": {"enabled": False}}).problems
-    assert p.file == "environments/broken.yaml" and p.path == ("components",)
+    # Reported where components.dashboard.enabled is set (base.yaml), with its line.
+    assert (p.file, p.path) == ("environments/base.yaml", ("components", "dashboard", "enabled")) and p.line
     assert "dashboard is enabled but auth is not" in p.message
 
 
 def test_long_email_needs_an_explicit_profile_name(tmp_path):
     email = "a" * 60 + "@example.com"
     (p,) = _error(tmp_path, {"auth": {"user_email": email}}).problems
-    assert p.path == ("components",) and "default_profile_name" in p.message
+    assert p.path == ("components", "auth", "user_email") and "default_profile_name" in p.message
+    assert p.line is not None  # the line of user_email in broken.yaml
+
+
+def test_long_email_with_an_explicit_profile_name_is_fine(synth_config):
+    synth_config({"components": {"auth": {"user_email": "a" * 60 + "@example.com"},
+                                 "dashboard": {"default_profile_name": "team-a"}}})
 
 
 @pytest.mark.parametrize("key,value", [("default_profile_name", "Not_A_Label"), ("notebooks", "maybe"),
@@ -117,5 +124,6 @@ def test_bad_settings_name_file_and_key(tmp_path, key, value):
 
 
 def test_namespace_must_be_a_shared_namespace(synth_config):
-    with pytest.raises(ValueError, match="not created by the cluster baseline"):
+    with pytest.raises(ConfigError, match="not a shared namespace of the cluster baseline") as info:
         synth_config({"components": {"dashboard": {"namespace": "elsewhere"}}})
+    assert [p.path for p in info.value.problems] == [("components", "dashboard", "namespace")]

@@ -4,8 +4,8 @@ install order; vendored mode with a stand-in base (tests/fixtures/kustomize/kati
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
 
+from kfstack.config import ConfigError
 from kfstack.constructs.katib.construct import REPLACED
 from kfstack.sources.lock import load_lock
 from tests.conftest import ROOT, depends_on, release, release_address, resources
@@ -103,8 +103,21 @@ def test_lock_excludes_the_replaced_objects_and_bundled_mysql():
 
 
 def test_needs_mysql(synth_config):
-    with pytest.raises(ValidationError, match="katib is enabled but mysql is not"):
+    with pytest.raises(ConfigError, match="katib is enabled but mysql is not") as info:
         synth_config({"components": {"mysql": {"enabled": False}, "pipelines": {"enabled": False}}})
+    assert [p.path for p in info.value.problems] == [("components", "katib", "enabled")]
+
+
+def test_unknown_database_user_is_a_config_error(synth_config):
+    with pytest.raises(ConfigError, match="components.katib.database_user 'hpo' is not one of") as info:
+        synth_config({"components": {"katib": {"database_user": "hpo"}}})
+    assert [p.path for p in info.value.problems] == [("components", "katib", "database_user")]
+
+
+def test_namespace_must_be_a_shared_namespace(synth_config):
+    with pytest.raises(ConfigError) as info:
+        synth_config({"components": {"katib": {"namespace": "hpo"}}})
+    assert [p.path for p in info.value.problems] == [("components", "katib", "namespace")]
 
 
 def test_disabled_installs_nothing(synth_config):

@@ -10,6 +10,7 @@ import yaml
 
 from kfstack.config import ConfigError
 from kfstack.config.loader import load_environment
+from kfstack.constructs.kserve.settings import KServeSettings
 from kfstack.sources.charts import ChartResolver
 from kfstack.sources.lock import load_lock
 from tests.conftest import ROOT, depends_on, release, release_address, release_values, resources
@@ -210,14 +211,21 @@ def _load_error(tmp_path: Path, overrides: dict) -> ConfigError:
 def test_knative_mode_without_istio_is_a_config_error(tmp_path):
     err = _load_error(tmp_path, {"istio": {"enabled": False}, **_off(*DEPENDENTS), "kserve": {"mode": "knative"}})
     (p,) = err.problems
-    assert p.file == "environments/broken.yaml" and p.path == ("components",)
-    assert "components.kserve.mode is knative" in p.message and "components.istio.enabled: true" in p.message
+    assert (p.file, p.path) == ("environments/base.yaml", ("components", "kserve", "enabled")) and p.line
+    assert "Knative Serving's network layer is net-istio" in p.message and "components.istio.enabled: true" in p.message
 
 
 def test_kserve_without_cert_manager_is_a_config_error(tmp_path):
     err = _load_error(tmp_path, {"cert_manager": {"enabled": False}, **_off(*DEPENDENTS)})
-    (p,) = err.problems
+    (p,) = [p for p in err.problems if p.path == ("components", "kserve", "enabled")]
     assert "kserve is enabled but cert_manager is not" in p.message
+
+
+def test_knative_is_installed_only_in_knative_mode():
+    assert [i.key for i in KServeSettings(enabled=True).installs()] == ["kserve"]
+    knative = KServeSettings(enabled=True, mode="knative")
+    assert [i.key for i in knative.installs()] == ["kserve", "knative"]
+    assert knative.knative_serving is knative.knative and KServeSettings().knative_serving is None
 
 
 def test_unknown_mode_names_the_key(tmp_path):

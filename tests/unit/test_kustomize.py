@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kfstack.model import Installs
 from kfstack.sources.charts import ChartResolver, ChartSource, SourceError
 from kfstack.sources.kustomization import tree_digest
 from kfstack.sources.kustomize import (
@@ -225,11 +226,12 @@ def test_chart_source_kustomize_uses_lock_and_build_dir(tmp_path):
     lock = SourcesLock(kustomize=(pin,))
     resolver = ChartResolver(lock, mode="upstream", vendor_dir=tmp_path / "vendor",
                              project_charts=tmp_path / "charts")
-    refs = ChartSource(resolver, "1.0.0").kustomize("small")
+    small = Installs("small", kustomize=("small",))
+    refs = ChartSource(resolver, "1.0.0", small).kustomize("small")
     assert [r.name for r in refs] == ["small-crds", "small"]
     assert refs[0].local_path == tmp_path / "build" / "kustomize" / "small-1.0.0" / "small-crds"
     with pytest.raises(SourceError, match=r"pins no kustomize base 'small' for app version 2\.0\.0"):
-        ChartSource(resolver, "2.0.0").kustomize("small")
+        ChartSource(resolver, "2.0.0", small).kustomize("small")
 
 
 def test_template_file_names_are_safe():

@@ -191,8 +191,15 @@ def test_ceph_rgw_endpoint():
 
 
 def test_ceph_rgw_without_ceph_is_a_wiring_error(synth_config):
-    with pytest.raises(ValueError, match="ceph-rgw needs the Rook Ceph cluster"):
+    with pytest.raises(ConfigError, match="backend ceph-rgw is a Ceph object gateway of the Rook cluster") as info:
         synth_config({"components": {"object_store": {"backend": "ceph-rgw"}}})
+    assert [p.path for p in info.value.problems] == [("components", "object_store", "backend")]
+
+
+@pytest.mark.parametrize(("backend", "key"), [("seaweedfs", "seaweedfs"), ("minio", "minio"), ("ceph-rgw", "rook")])
+def test_installs_the_backends_declaration_only(backend, key):
+    (installs,) = ObjectStoreSettings(backend=backend).installs()
+    assert installs.key == key
 
 
 def test_disabled_object_store_installs_nothing(synth_config):

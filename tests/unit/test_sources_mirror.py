@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kfstack.constructs.pipelines.settings import PipelinesSettings
 from kfstack.sources.charts import ChartResolver, ChartSource, SourceError
 from kfstack.sources.kustomize import render_kustomize
 from kfstack.sources.lock import KustomizePin, RenderedChart, SourcesLock, load_lock
@@ -24,7 +25,7 @@ def test_mirror_mode_uses_lock_parts_without_any_cache(tmp_path):
     lock = load_lock(ROOT / "sources.lock")
     resolver = ChartResolver(lock, mode="mirror", mirror_url=MIRROR, vendor_dir=tmp_path / "no-vendor",
                              build_dir=tmp_path / "no-build")
-    refs = ChartSource(resolver, "2.16.0").kustomize("pipelines")
+    refs = ChartSource(resolver, "2.16.0", PipelinesSettings.INSTALLS[0]).kustomize("pipelines")
     assert [(r.name, r.version, r.repository, r.local_path) for r in refs] == [
         ("pipelines-crds", "2.16.0", MIRROR, None), ("pipelines", "2.16.0", MIRROR, None)]
     assert refs[0].release_args() == {"chart": "pipelines-crds", "repository": MIRROR, "version": "2.16.0"}

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from kfstack.config import ConfigError
 from kfstack.config.environment import EnvironmentConfig
 from kfstack.constructs.training.construct import pytorch_job
+from kfstack.constructs.training.settings import TrainingSettings
 from kfstack.sources.charts import ChartResolver
 from kfstack.sources.lock import load_lock
 from tests.conftest import ROOT, depends_on, env_dict, release, release_address, release_values, resources
@@ -219,8 +221,17 @@ def test_nothing_to_install_is_a_config_error(tmp_path):
 
 
 def test_v1_namespace_must_be_shared(synth_config):
-    with pytest.raises(ValueError, match="components.training.v1_namespace"):
+    with pytest.raises(ConfigError, match="not a shared namespace of the cluster baseline") as info:
         synth_config({"components": {"training": {"training_operator_v1": True, "v1_namespace": "training"}}})
+    assert [p.path for p in info.value.problems] == [("components", "training", "v1_namespace")]
+
+
+def test_installs_follow_the_operator_flags():
+    both = TrainingSettings(enabled=True, trainer_v2=True, training_operator_v1=True)
+    assert [i.key for i in both.installs()] == ["trainer", "training_operator"]
+    assert [i.key for i in TrainingSettings(enabled=True).installs()] == ["trainer"]
+    v1_only = TrainingSettings(enabled=True, trainer_v2=False, training_operator_v1=True)
+    assert [i.key for i in v1_only.installs()] == ["training_operator"]
 
 
 def test_prod_runs_both_operators_for_the_seed_pytorch_job(synth_env):

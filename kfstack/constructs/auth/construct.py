@@ -149,8 +149,9 @@ class Auth(Construct):
 
     Example::
 
-        auth = Auth(stack, "Auth", cluster=baseline.handle, dex_source=ChartSource(resolver, "2.45.0"),
-                    oauth2_proxy_source=ChartSource(resolver, "7.14.3"), settings=AuthSettings(),
+        dex, oauth2_proxy = AuthSettings.INSTALLS
+        auth = Auth(stack, "Auth", cluster=baseline.handle, dex_source=ChartSource(resolver, "2.45.0", dex),
+                    oauth2_proxy_source=ChartSource(resolver, "7.14.3", oauth2_proxy), settings=AuthSettings(),
                     depends_on=istio.ready)
         auth.user.email     # "user@example.com"; password in Secret auth/kubeflow-initial-user
 

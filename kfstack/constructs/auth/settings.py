@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, StringConstraints
 
-from kfstack.model import ComponentSettings
+from kfstack.model import ComponentSettings, Installs
 
 EmailAddress = Annotated[
     str,
@@ -102,7 +102,11 @@ class AuthSettings(ComponentSettings):
             user_email: ml-admin@corp.example
     """
 
-    KUSTOMIZE: ClassVar[tuple[str, ...]] = ("dex", "oauth2-proxy")
+    INSTALLS: ClassVar[tuple[Installs, ...]] = (
+        Installs("dex", kustomize=("dex",)),
+        Installs("oauth2_proxy", kustomize=("oauth2-proxy",)),
+    )
+    NEEDS: ClassVar[dict[str, str]] = {"istio": "oauth2-proxy is Istio's external authorizer"}
 
     enabled: bool = Field(True, description="Install Dex and oauth2-proxy. Default true.")
     user_email: EmailAddress = Field(

@@ -216,8 +216,8 @@ class Ceph(Construct):
 
     Example::
 
-        ceph = Ceph(stack, "Ceph", cluster=baseline.handle, source=ChartSource(resolver, "1.20.6"),
-                    settings=env.components.ceph)
+        ceph = Ceph(stack, "Ceph", cluster=baseline.handle,
+                    source=ChartSource(resolver, "1.20.6", CephSettings.INSTALLS[0]), settings=env.components.ceph)
         MySql(stack, "MySql", ..., storage=ceph.storage_class)   # StorageClassRef("ceph-block", ready=...)
 
     Attributes:

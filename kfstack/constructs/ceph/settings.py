@@ -13,7 +13,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from kfstack.model import ComponentSettings, DnsLabel, Settings
+from kfstack.model import ComponentSettings, DnsLabel, Installs, KeyPath, Settings
 
 DeviceName = Annotated[
     str, StringConstraints(pattern=r"^(/dev/[A-Za-z0-9._/:+-]+|[a-z][a-z0-9]*)$", max_length=255)
@@ -114,7 +114,8 @@ class CephSettings(ComponentSettings):
     even mon count, or more pool replicas than storage nodes with failure domain host.
     """
 
-    CHARTS: ClassVar[tuple[str, ...]] = ("rook-ceph", "ceph-csi-drivers", "rook-ceph-cluster")
+    INSTALLS: ClassVar[tuple[Installs, ...]] = (
+        Installs("rook", charts=("rook-ceph", "ceph-csi-drivers", "rook-ceph-cluster")),)
 
     enabled: bool = Field(False, description="Install Rook-Ceph. Default false (dev uses the cluster's own StorageClass).")
     namespace: DnsLabel = Field(
@@ -142,6 +143,10 @@ class CephSettings(ComponentSettings):
     filesystem: FilesystemSettings = Field(FilesystemSettings(), description="CephFS. Default off.")
     object_store: ObjectStoreSettings = Field(ObjectStoreSettings(), description="RGW object store. Default off.")
     toolbox: bool = Field(False, description="Deploy the rook-ceph-tools pod (toolbox.enabled). Default false.")
+
+    def creates_namespaces(self) -> dict[KeyPath, str]:
+        """The namespace of the operator, the CSI drivers and the CephCluster."""
+        return {("namespace",): self.namespace}
 
     @field_validator("mon_count")
     @classmethod

@@ -69,7 +69,8 @@ class CertManager(Construct):
     Example::
 
         cm = CertManager(stack, "CertManager", cluster=baseline.handle,
-                         source=ChartSource(resolver, "1.19.4"), settings=CertManagerSettings(replicas=3))
+                         source=ChartSource(resolver, "1.19.4", CertManagerSettings.INSTALLS[0]),
+                         settings=CertManagerSettings(replicas=3))
         cm.issuer   # IssuerRef(kind="ClusterIssuer", name="kubeflow-self-signing-issuer", ready=...)
 
     Attributes:

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from kfstack.model import ComponentSettings, DnsLabel
+from kfstack.model import ComponentSettings, DnsLabel, Installs, KeyPath
 
 
 class CertManagerSettings(ComponentSettings):
@@ -21,7 +21,7 @@ class CertManagerSettings(ComponentSettings):
           cert_manager: {replicas: 3}
     """
 
-    CHARTS: ClassVar[tuple[str, ...]] = ("cert-manager",)
+    INSTALLS: ClassVar[tuple[Installs, ...]] = (Installs("cert_manager", charts=("cert-manager",)),)
 
     namespace: DnsLabel = Field("cert-manager", description="Namespace of the release. Default cert-manager.")
     replicas: int = Field(
@@ -34,3 +34,7 @@ class CertManagerSettings(ComponentSettings):
         description="Name of the self-signing ClusterIssuer; Kubeflow's manifests reference "
         "kubeflow-self-signing-issuer. Default kubeflow-self-signing-issuer.",
     )
+
+    def creates_namespaces(self) -> dict[KeyPath, str]:
+        """The release's namespace."""
+        return {("namespace",): self.namespace}

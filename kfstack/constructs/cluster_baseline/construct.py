@@ -20,7 +20,7 @@ from kfstack.constructs.core.namespace import MANAGED_BY, Namespace
 from kfstack.constructs.core.refs import ClusterHandle, GpuPoolRef, ImageMirror
 from kfstack.sources.charts import ChartSource
 
-KUBEFLOW_NAMESPACE_BASE = "kubeflow-namespace"
+(KUBEFLOW_NAMESPACE_BASE,) = ClusterBaselineSettings.INSTALLS[0].kustomize
 """sources.lock kustomize entry of upstream's ``kubeflow`` namespace policies (common/kubeflow-namespace/base/kubeflow)."""
 PRIORITY_CLASS_PREFIX = "kfstack-"
 PULL_SECRET_VARIABLE = "registry_dockerconfigjson"
@@ -66,7 +66,7 @@ class ClusterBaseline(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, kubernetes: TerraformProvider, helm: TerraformProvider,
                  node_pools: Sequence[NodePool], storage_class: str, registry: RegistryMirror | None,
-                 settings: ClusterBaselineSettings, source: ChartSource) -> None:
+                 settings: ClusterBaselineSettings, source: ChartSource | None = None) -> None:
         super().__init__(scope, id_)
         self.priority_classes: dict[str, PriorityClassV1] = {}
         for role, value in settings.priority_classes.model_dump().items():
@@ -114,6 +114,7 @@ class ClusterBaseline(Construct):
         )
         self.network_policies: KustomizeReleases | None = None
         if settings.kubeflow_network_policies:
+            assert source is not None, "the stack passes the source of ClusterBaselineSettings.installs()"
             self.network_policies = KustomizeReleases(
                 self, "KubeflowNetworkPolicies", cluster=handle, base=KUBEFLOW_NAMESPACE_BASE,
                 charts=source.kustomize(KUBEFLOW_NAMESPACE_BASE), namespace=namespaces[KUBEFLOW_NAMESPACE].ref,

@@ -3,11 +3,13 @@ the registry mirror. Node pools and their GPUs are in :mod:`kfstack.constructs.c
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from kfstack.model import ComponentSettings, DnsLabel, LabelKey, LabelValue, PodSecurityLevel, Settings
+from kfstack.model import (
+    KUBEFLOW_LINE, ComponentSettings, DnsLabel, Installs, KeyPath, LabelKey, LabelValue, PodSecurityLevel, Settings,
+)
 
 """A Kubernetes label value (<= 63 chars, alphanumerics with ``-_.`` inside)."""
 
@@ -121,8 +123,12 @@ class ClusterBaselineSettings(ComponentSettings):
                 labels: {control-plane: kubeflow, istio-injection: enabled}
     """
 
+    INSTALLS: ClassVar[tuple[Installs, ...]] = (Installs(KUBEFLOW_LINE, kustomize=("kubeflow-namespace",)),)
+    """Upstream's kubeflow namespace policies, versioned with the Kubeflow line (``release.kubeflow``)."""
+
     shared_namespaces: tuple[SharedNamespace, ...] = Field(
-        (SharedNamespace(name=KUBEFLOW_NAMESPACE, pod_security=PodSecurityLevel.baseline, labels=KUBEFLOW_NAMESPACE_LABELS),),
+        (SharedNamespace(name=KUBEFLOW_NAMESPACE, pod_security=PodSecurityLevel.baseline,
+                         labels=KUBEFLOW_NAMESPACE_LABELS),),
         description="Namespaces shared by the Kubeflow applications. Default: kubeflow (baseline, "
         "upstream's control-plane and istio-injection labels).",
     )
@@ -144,3 +150,11 @@ class ClusterBaselineSettings(ComponentSettings):
                              f"{KUBEFLOW_NAMESPACE!r} (their namespace is fixed upstream), which is not in "
                              "shared_namespaces; add it or set kubeflow_network_policies: false")
         return self
+
+    def installs(self) -> tuple[Installs, ...]:
+        """Upstream's kubeflow namespace policies with :attr:`kubeflow_network_policies`, else nothing."""
+        return self.INSTALLS if self.kubeflow_network_policies else ()
+
+    def creates_namespaces(self) -> dict[KeyPath, str]:
+        """The shared namespaces, by their place in the list."""
+        return {("shared_namespaces", i): ns.name for i, ns in enumerate(self.shared_namespaces)}

@@ -8,6 +8,7 @@ from kfstack.cdk import Construct, ITerraformDependable
 
 from kfstack.constructs.core.helm import HelmChart
 from kfstack.constructs.core.refs import ClusterHandle, NamespaceRef
+from kfstack.model import kustomize_part
 from kfstack.sources.charts import ChartRef
 
 
@@ -17,20 +18,16 @@ def part_id(base: str, chart: str) -> str:
     The first CRD part is ``Crds``, the first other part ``Release``; later
     parts of a split carry their number (``Crds2``, ``Release3``), matching the
     chart names render-and-split writes (``<base>-crds``, ``<base>``,
-    ``<base>-crds-2``, ``<base>-3``; see :mod:`kfstack.sources.kustomize`).
+    ``<base>-crds-2``, ``<base>-3``; see :func:`kfstack.model.kustomize_part`).
 
     Raises:
         ValueError: ``chart`` is not a part name of ``base``.
     """
-    if chart == base:
-        return "Release"
-    if chart == f"{base}-crds":
-        return "Crds"
-    for prefix, stem in ((f"{base}-crds-", "Crds"), (f"{base}-", "Release")):
-        number = chart.removeprefix(prefix)
-        if chart.startswith(prefix) and number.isdigit():
-            return f"{stem}{int(number)}"
-    raise ValueError(f"chart {chart!r} is not a rendered part of kustomize base {base!r}")
+    part = kustomize_part(base, chart)
+    if part is None:
+        raise ValueError(f"chart {chart!r} is not a rendered part of kustomize base {base!r}")
+    kind, number = part
+    return ("Crds" if kind == "crds" else "Release") + (str(int(number)) if number else "")
 
 
 def kustomize_values(cluster: ClusterHandle) -> dict:

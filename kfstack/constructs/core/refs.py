@@ -317,7 +317,7 @@ class S3Endpoint:
         region: S3 region to sign requests with.
         ready: the store and its bucket exist once these are applied.
         kubeflow_compat: the Service publishing Kubeflow's hard-coded ports (9000, 8333,
-            8111) in front of the S3 gateway pods; None for a store without one.
+            8111) in front of the S3 gateway pods (Pipelines points ``seaweedfs.kubeflow`` at it).
     """
 
     host: str
@@ -330,9 +330,9 @@ class S3Endpoint:
     access_key: str
     secret_key: str
     ready: Sequence[ITerraformDependable]
+    kubeflow_compat: KubeflowS3Service
     region: str = "us-east-1"
     secure: bool = False
-    kubeflow_compat: KubeflowS3Service | None = None
 
     @property
     def url(self) -> str:

@@ -32,7 +32,7 @@ from kfstack.constructs.auth.settings import profile_name_for
 from kfstack.constructs.core import ClusterHandle, HelmChart
 from kfstack.constructs.core.kustomize import KustomizeReleases
 from kfstack.constructs.core.namespace import MANAGED_BY
-from kfstack.constructs.core.refs import AuthorizerRef, GatewayRef, UserRef
+from kfstack.constructs.core.refs import AuthorizerRef, GatewayRef, NamespaceRef, UserRef
 from kfstack.constructs.dashboard.settings import DashboardSettings
 from kfstack.sources.charts import ChartSource
 
@@ -54,10 +54,12 @@ class Dashboard(Construct):
 
     Example::
 
+        dashboard, profiles, notebooks = DashboardSettings.INSTALLS
         dash = Dashboard(stack, "Dashboard", cluster=baseline.handle,
-                         dashboard_source=ChartSource(resolver, "1.10.0"),
-                         profiles_source=ChartSource(resolver, "1.10.0"),
-                         notebooks_source=ChartSource(resolver, "1.10.0"), settings=DashboardSettings(),
+                         dashboard_source=ChartSource(resolver, "1.10.0", dashboard),
+                         profiles_source=ChartSource(resolver, "1.10.0", profiles),
+                         notebooks_source=ChartSource(resolver, "1.10.0", notebooks),
+                         settings=DashboardSettings(), namespace=baseline.handle.shared_namespaces["kubeflow"],
                          user=auth.user, authorizer=auth.authorizer, ingress=istio.ingress)
 
     Args:
@@ -65,6 +67,8 @@ class Dashboard(Construct):
         profiles_source: app version of ``profiles``, ``kubeflow-roles`` and
             ``kubeflow-istio-resources`` (pinned together with Profiles).
         notebooks_source: app version of ``notebook-controller`` and ``jupyter-web-app``.
+        namespace: the cluster baseline's shared namespace ``settings.namespace`` (validation:
+            ``DashboardSettings.uses_shared_namespaces``).
         user: the initial user; owner of the default Profile.
         authorizer: auth's external authorizer; everything here installs once it serves (upstream
             order: auth first), since the dashboard and KFAM trust the ``kubeflow-userid`` header
@@ -81,19 +85,15 @@ class Dashboard(Construct):
         ready: the dashboard's last release.
 
     Raises:
-        ValueError: ``settings.namespace`` is not a namespace the cluster baseline creates.
         SourceError: a base is not pinned, not vendored, or its exclude list is stale.
     """
 
     def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, dashboard_source: ChartSource,
                  profiles_source: ChartSource, notebooks_source: ChartSource, settings: DashboardSettings,
-                 user: UserRef, authorizer: AuthorizerRef, ingress: GatewayRef,
+                 namespace: NamespaceRef, user: UserRef, authorizer: AuthorizerRef, ingress: GatewayRef,
                  depends_on: Sequence[ITerraformDependable] = ()) -> None:
         super().__init__(scope, id_)
-        ns = cluster.shared_namespaces.get(settings.namespace)
-        if ns is None:
-            raise ValueError(f"dashboard namespace {settings.namespace!r} is not created by the cluster baseline; "
-                             f"add it to components.cluster_baseline.shared_namespaces")
+        ns = namespace
         timeout = settings.install_timeout_s
 
         def kustomize(id_: str, source: ChartSource, base: str, after: Sequence[ITerraformDependable]):

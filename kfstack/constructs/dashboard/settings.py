@@ -14,7 +14,8 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from kfstack.model import ComponentSettings, DnsLabel
+from kfstack.constructs.auth.settings import profile_name_for
+from kfstack.model import ComponentSettings, ComponentsView, DnsLabel, Installs, KeyPath, WiringProblem
 
 
 class DashboardSettings(ComponentSettings):
@@ -35,10 +36,16 @@ class DashboardSettings(ComponentSettings):
             default_profile_name: team-ml
     """
 
-    KUSTOMIZE: ClassVar[tuple[str, ...]] = (
-        "kubeflow-roles", "kubeflow-istio-resources", "profiles", "centraldashboard",
-        "notebook-controller", "jupyter-web-app",
+    INSTALLS: ClassVar[tuple[Installs, ...]] = (
+        Installs("dashboard", kustomize=("centraldashboard",)),
+        Installs("profiles", kustomize=("profiles", "kubeflow-roles", "kubeflow-istio-resources")),
+        Installs("notebooks", kustomize=("notebook-controller", "jupyter-web-app")),
     )
+    """Kubeflow roles and Istio resources are pinned with Profiles (same manifests release)."""
+    NEEDS: ClassVar[dict[str, str]] = {
+        "auth": "the dashboard and Profiles read users from Istio + Dex",
+        "istio": "the dashboard and Profiles read users from Istio + Dex",
+    }
 
     enabled: bool = Field(True, description="Install the Central Dashboard and Profiles + KFAM. Default true.")
     namespace: DnsLabel = Field(
@@ -61,3 +68,18 @@ class DashboardSettings(ComponentSettings):
         description="Install Notebooks (notebook-controller + Jupyter web app 1.10.0). Default false: the "
         "web app's form lists PodDefaults from the admission webhook, which kfstack does not install yet.",
     )
+
+    def uses_shared_namespaces(self) -> dict[KeyPath, str]:
+        """Upstream's manifests install into ``namespace``, which the cluster baseline creates."""
+        return {("namespace",): self.namespace}
+
+    def requirements(self, components: ComponentsView) -> list[WiringProblem]:
+        """The default Profile's name (derived from ``auth.user_email`` unless ``default_profile_name``
+        is set) must be a DNS label (<= 63 characters)."""
+        if not self.default_profile or self.default_profile_name is not None:
+            return []
+        name = profile_name_for(components.auth.user_email)
+        if len(name) <= 63:
+            return []
+        return [(("auth", "user_email"), f"the default Profile name derived from auth.user_email ({name!r}) is "
+                                         "longer than 63 characters; set components.dashboard.default_profile_name")]

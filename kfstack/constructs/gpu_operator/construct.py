@@ -194,8 +194,9 @@ class GpuOperator(Construct):
     Example::
 
         gpu = GpuOperator(stack, "GpuOperator", cluster=baseline.handle,
-                          source=ChartSource(resolver, "25.10.1"), settings=GpuOperatorSettings(enabled=True))
-        Training(stack, "Training", cluster=baseline.handle, gpu=gpu.ref, ...)  # waits for gpu.ref.ready
+                          source=ChartSource(resolver, "25.10.1", GpuOperatorSettings.INSTALLS[0]),
+                          settings=GpuOperatorSettings(enabled=True))
+        Training(stack, "Training", cluster=baseline.handle, gpu_operator=gpu.ref, ...)  # waits for gpu.ref.ready
 
     Attributes:
         namespace: the ``gpu-operator`` namespace (PSA privileged: the operands

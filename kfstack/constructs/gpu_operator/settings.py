@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from kfstack.model import ComponentSettings, DnsLabel
+from kfstack.model import ComponentSettings, DnsLabel, Installs, KeyPath
 
 
 class GpuOperatorSettings(ComponentSettings):
@@ -26,7 +26,7 @@ class GpuOperatorSettings(ComponentSettings):
             driver_enabled: false
     """
 
-    CHARTS: ClassVar[tuple[str, ...]] = ("gpu-operator",)
+    INSTALLS: ClassVar[tuple[Installs, ...]] = (Installs("gpu_operator", charts=("gpu-operator",)),)
 
     enabled: bool = Field(
         False,
@@ -56,3 +56,7 @@ class GpuOperatorSettings(ComponentSettings):
         description="Deploy Node Feature Discovery with the operator (chart key nfd.enabled); set false when the "
         "cluster already runs NFD. Default true.",
     )
+
+    def creates_namespaces(self) -> dict[KeyPath, str]:
+        """The operator's namespace."""
+        return {("namespace",): self.namespace}

@@ -86,9 +86,8 @@ def tls_manifests(tls: GatewayTlsSettings, namespace: str, self_signing: IssuerR
     """cert-manager objects for the gateway certificate (cert-manager.io/v1, cert-manager 1.19):
     the CA ClusterIssuer when ``ca_secret`` is set, and the Certificate in ``namespace``.
 
-    Raises:
-        ValueError: self-signed TLS without the self-signing issuer (cert-manager disabled;
-            validation refuses that first).
+    ``self_signing`` (cert-manager's self-signing issuer) is required when ``tls`` names no issuer
+    of the site; validation refuses TLS without cert-manager (``IstioSettings.requirements``).
     """
     labels = dict(MANAGED_BY)
     out: list[dict[str, Any]] = []
@@ -100,8 +99,7 @@ def tls_manifests(tls: GatewayTlsSettings, namespace: str, self_signing: IssuerR
                     "metadata": {"name": SITE_CA_ISSUER, "labels": labels},
                     "spec": {"ca": {"secretName": tls.ca_secret}}})
     else:
-        if self_signing is None:
-            raise ValueError("components.istio.tls without an issuer needs cert-manager's self-signing issuer")
+        assert self_signing is not None, "TLS without cert-manager (IstioSettings.requirements)"
         issuer = self_signing.name
     out.append({
         "apiVersion": "cert-manager.io/v1", "kind": "Certificate",
@@ -185,7 +183,8 @@ class Istio(Construct):
 
     Example::
 
-        istio = Istio(stack, "Istio", cluster=baseline.handle, source=ChartSource(resolver, "1.29.0"),
+        istio = Istio(stack, "Istio", cluster=baseline.handle,
+                      source=ChartSource(resolver, "1.29.0", IstioSettings.INSTALLS[0]),
                       settings=IstioSettings(istiod_replicas=2), depends_on=[cert_manager.issuer])
 
     Args:

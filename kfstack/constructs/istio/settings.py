@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar
 from pydantic import Field, StringConstraints, model_validator
 
 from kfstack.constructs.cluster_baseline.settings import KUBEFLOW_NAMESPACE
-from kfstack.model import ComponentSettings, DnsLabel, Settings
+from kfstack.model import ComponentSettings, ComponentsView, DnsLabel, Installs, KeyPath, Settings, WiringProblem
 
 GATEWAY_NAMESPACE = KUBEFLOW_NAMESPACE
 GATEWAY_NAME = "kubeflow-gateway"
@@ -103,7 +103,7 @@ class IstioSettings(ComponentSettings):
             ingress_gateway: {replicas: 2, service_type: LoadBalancer}
     """
 
-    CHARTS: ClassVar[tuple[str, ...]] = ("base", "cni", "istiod", "gateway")
+    INSTALLS: ClassVar[tuple[Installs, ...]] = (Installs("istio", charts=("base", "cni", "istiod", "gateway")),)
 
     namespace: DnsLabel = Field("istio-system", description="Control-plane namespace. Default istio-system.")
     cni: bool = Field(
@@ -119,3 +119,21 @@ class IstioSettings(ComponentSettings):
         GatewayTlsSettings(enabled=False), description="HTTPS at the Kubeflow gateway: a tls block naming the "
         "hostname turns it on (every shipped environment has one; production requires it). Default off: "
         "plain HTTP on port 80 for any host.")
+
+    def creates_namespaces(self) -> dict[KeyPath, str]:
+        """The control plane's namespace."""
+        return {("namespace",): self.namespace}
+
+    def requirements(self, components: ComponentsView) -> list[WiringProblem]:
+        """The gateway certificate (``tls``) is a cert-manager Certificate: it needs components.cert_manager;
+        Kubeflow's Gateway (:data:`GATEWAY_NAME`) lives in the shared namespace :data:`GATEWAY_NAMESPACE`."""
+        out: list[WiringProblem] = []
+        if self.tls.enabled and not components.cert_manager.enabled:
+            out.append((("istio", "tls", "enabled"),
+                        "the gateway's certificate is a cert-manager Certificate, but components.cert_manager is "
+                        "disabled; enable cert_manager or set tls.enabled: false"))
+        if GATEWAY_NAMESPACE not in {ns.name for ns in components.cluster_baseline.shared_namespaces}:
+            out.append((("cluster_baseline", "shared_namespaces"),
+                        f"Istio creates Kubeflow's Gateway {GATEWAY_NAMESPACE}/{GATEWAY_NAME} (every Kubeflow "
+                        f"VirtualService names it), but {GATEWAY_NAMESPACE!r} is not a shared namespace; add it"))
+        return out

@@ -19,8 +19,10 @@ Service, PVC) and the two objects this construct replaces (:data:`REPLACED`):
 
 Example::
 
-    katib = Katib(stack, "Katib", cluster=baseline.handle, source=ChartSource(resolver, "0.19.0"),
-                  settings=KatibSettings(enabled=True), database=mysql.endpoint,
+    katib = Katib(stack, "Katib", cluster=baseline.handle,
+                  source=ChartSource(resolver, "0.19.0", KatibSettings.INSTALLS[0]),
+                  settings=KatibSettings(enabled=True), namespace=baseline.handle.shared_namespaces["kubeflow"],
+                  database=mysql.endpoint, user=mysql.endpoint.users["katib"],
                   depends_on=[*istio.ready, *cert_manager.issuer.ready])
 """
 
@@ -45,7 +47,7 @@ from kfstack.cdk import (
 from kfstack.constructs.core import ClusterHandle
 from kfstack.constructs.core.kustomize import KustomizeReleases
 from kfstack.constructs.core.namespace import MANAGED_BY
-from kfstack.constructs.core.refs import MySqlEndpoint, MySqlUserRef
+from kfstack.constructs.core.refs import MySqlEndpoint, MySqlUserRef, NamespaceRef
 from kfstack.constructs.core.wiring import unique
 from kfstack.constructs.katib.settings import KatibSettings
 from kfstack.sources.charts import ChartSource
@@ -62,15 +64,6 @@ COMPONENT_LABEL = {"katib.kubeflow.org/component": "db-manager"}
 
 REPLACED = (f"Secret/kubeflow/{DB_SECRET}", f"Deployment/kubeflow/{DB_MANAGER}")
 """Upstream objects this construct creates itself (part of the lock's ``exclude`` for ``katib``)."""
-
-
-def database_user(settings: KatibSettings, database: MySqlEndpoint) -> MySqlUserRef:
-    """The MySQL user the DB manager logs in as. Raises ValueError when it is not a configured user."""
-    user = database.users.get(settings.database_user)
-    if user is None:
-        raise ValueError(f"components.katib.database_user {settings.database_user!r} is not one of "
-                         f"components.mysql.users ({', '.join(sorted(database.users))})")
-    return user
 
 
 def db_manager_env(user: MySqlUserRef, database: MySqlEndpoint) -> list[tuple[str, str | None]]:
@@ -91,9 +84,14 @@ def db_manager_env(user: MySqlUserRef, database: MySqlEndpoint) -> list[tuple[st
 class Katib(Construct):
     """Katib in the shared namespace, its DB manager on the platform's MySQL.
 
+    What validation guarantees (``KatibSettings.requirements``, ``uses_shared_namespaces``) comes
+    in as refs: the shared namespace and the MySQL user.
+
     Args:
         source: chart source at ``release.versions.katib`` (kustomize base ``katib``).
-        database: MySQL endpoint; ``settings.database_user`` is the user Katib logs in as.
+        namespace: the cluster baseline's shared namespace ``settings.namespace``.
+        database: MySQL endpoint (host, port, ready).
+        user: the MySQL user ``settings.database_user``; its first database is Katib's.
         depends_on: what must exist first (Istio's gateways, cert-manager's issuer).
 
     Attributes:
@@ -103,19 +101,14 @@ class Katib(Construct):
         ready: the DB manager (installed last).
 
     Raises:
-        ValueError: namespace not created by the baseline, or unknown database user.
         SourceError: the base is not pinned / not vendored / without parts in mode mirror.
     """
 
     def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, source: ChartSource,
-                 settings: KatibSettings, database: MySqlEndpoint,
+                 settings: KatibSettings, namespace: NamespaceRef, database: MySqlEndpoint, user: MySqlUserRef,
                  depends_on: Sequence[ITerraformDependable] = ()) -> None:
         super().__init__(scope, id_)
-        ns = cluster.shared_namespaces.get(settings.namespace)
-        if ns is None:
-            raise ValueError(f"katib namespace {settings.namespace!r} is not created by the cluster baseline; "
-                             f"add it to components.cluster_baseline.shared_namespaces")
-        user = database_user(settings, database)
+        ns = namespace
         self.db_secret = SecretV1(
             self, "DbSecret", provider=cluster.kubernetes,
             metadata=SecretV1Metadata(name=DB_SECRET, namespace=ns.name, labels=dict(MANAGED_BY)),

@@ -7,9 +7,11 @@ Checked against kubeflow/manifests 26.03
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
-from kfstack.model import ComponentSettings, DnsLabel
+from kfstack.model import ComponentSettings, ComponentsView, DnsLabel, Installs, KeyPath, WiringProblem
 
 
 class KatibSettings(ComponentSettings):
@@ -31,6 +33,13 @@ class KatibSettings(ComponentSettings):
             db_manager_replicas: 2
     """
 
+    INSTALLS: ClassVar[tuple[Installs, ...]] = (Installs("katib", kustomize=("katib",)),)
+    NEEDS: ClassVar[dict[str, str]] = {
+        "mysql": "Katib keeps its experiments in MySQL",
+        "cert_manager": "upstream's Katib manifests bring cert-manager Certificates",
+        "istio": "upstream's Katib manifests bring Istio policies",
+    }
+
     enabled: bool = Field(False, description="Install Katib. Default false (base.yaml turns it on).")
     namespace: DnsLabel = Field(
         "kubeflow", description="Namespace upstream's manifests install into; must be one of "
@@ -40,3 +49,14 @@ class KatibSettings(ComponentSettings):
         "that user's first database (KATIB_MYSQL_DB_DATABASE). Default katib.")
     db_manager_replicas: int = Field(
         1, ge=1, le=5, description="Replicas of katib-db-manager (stateless gRPC front of the database). Default 1.")
+
+    def uses_shared_namespaces(self) -> dict[KeyPath, str]:
+        """Upstream's manifests install into ``namespace``, which the cluster baseline creates."""
+        return {("namespace",): self.namespace}
+
+    def requirements(self, components: ComponentsView) -> list[WiringProblem]:
+        """``database_user`` is a user of components.mysql."""
+        if not components.mysql.enabled:
+            return []  # NEEDS reports it
+        unknown = components.mysql.unknown_user(self.database_user, "katib.database_user")
+        return [(("katib", "database_user"), unknown)] if unknown else []

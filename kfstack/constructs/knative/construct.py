@@ -114,7 +114,8 @@ class Knative(Construct):
 
     Example::
 
-        knative = Knative(stack, "Knative", cluster=baseline.handle, source=ChartSource(resolver, "1.21.0"),
+        knative = Knative(stack, "Knative", cluster=baseline.handle,
+                          source=ChartSource(resolver, "1.21.0", KnativeSettings.INSTALLS[0]),
                           settings=env.components.kserve.knative, ingress=istio.ingress,
                           local=istio.cluster_local, domain="example.com")
         knative.local_gateway   # GatewayRef knative-serving/knative-local-gateway, ready after KnativeServing

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from kfstack.model import DnsLabel, Settings
+from kfstack.model import DnsLabel, Installs, Settings
 
 
 class KnativeSettings(Settings):
@@ -31,7 +31,8 @@ class KnativeSettings(Settings):
             knative: {high_availability_replicas: 2}
     """
 
-    CHARTS: ClassVar[tuple[str, ...]] = ("knative-operator",)
+    INSTALLS: ClassVar[tuple[Installs, ...]] = (Installs("knative", charts=("knative-operator",)),)
+    """Declared here, installed through KServe (:meth:`KServeSettings.installs` in mode knative)."""
 
     operator_namespace: DnsLabel = Field(
         "knative-operator", description="Namespace of the Knative Operator release. Default knative-operator.")

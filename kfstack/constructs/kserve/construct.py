@@ -158,7 +158,8 @@ class KServe(Construct):
 
     Example::
 
-        kserve = KServe(stack, "KServe", cluster=baseline.handle, source=ChartSource(resolver, "0.16.0"),
+        kserve = KServe(stack, "KServe", cluster=baseline.handle,
+                        source=ChartSource(resolver, "0.16.0", KServeSettings.INSTALLS[0]),
                         settings=env.components.kserve, issuer=cert_manager.issuer,
                         ingress=istio.ingress, local_gateway=istio.cluster_local, storage=store.endpoint)
         kserve.model_storage   # ModelStorageRef (S3 endpoint + KServe-format Secret)

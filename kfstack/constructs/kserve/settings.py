@@ -13,7 +13,7 @@ from typing import Annotated, ClassVar
 from pydantic import Field, StringConstraints
 
 from kfstack.constructs.knative.settings import KnativeSettings
-from kfstack.model import ComponentSettings, DnsLabel
+from kfstack.model import ComponentSettings, DnsLabel, Installs
 
 DnsName = Annotated[str, StringConstraints(
     pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$", max_length=253)]
@@ -54,7 +54,15 @@ class KServeSettings(ComponentSettings):
             ingress_domain: models.example.internal
     """
 
-    CHARTS: ClassVar[tuple[str, ...]] = ("kserve-crd", "kserve")
+    INSTALLS: ClassVar[tuple[Installs, ...]] = (
+        Installs("kserve", charts=("kserve-crd", "kserve")),
+        *KnativeSettings.INSTALLS,
+    )
+    NEEDS: ClassVar[dict[str, str]] = {
+        "cert_manager": "KServe's webhook certificate comes from cert-manager",
+        "istio": "InferenceServices are routed through Istio's gateways (and Knative Serving's network "
+                 "layer is net-istio)",
+    }
 
     enabled: bool = Field(False, description="Install KServe. Default false (base.yaml turns it on).")
     namespace: DnsLabel = Field(
@@ -78,3 +86,18 @@ class KServeSettings(ComponentSettings):
         "serving.kserve.io/s3-* annotations. Default kserve-s3-credentials.",
     )
     knative: KnativeSettings = Field(KnativeSettings(), description="Knative Serving; used only with mode knative.")
+
+    def installs(self) -> tuple[Installs, ...]:
+        """KServe's charts, and Knative's in mode knative."""
+        return self.INSTALLS if self.mode is KServeMode.knative else self.INSTALLS[:1]
+
+    @property
+    def knative_serving(self) -> KnativeSettings | None:
+        """The Knative Serving this KServe runs on: :attr:`knative` in mode knative, else None."""
+        return self.knative if self.mode is KServeMode.knative else None
+
+    @property
+    def gateway_hosts(self) -> tuple[str, ...]:
+        """Hosts the platform's HTTPS gateway serves for KServe: InferenceService URLs
+        ``<name>-<namespace>.<ingress_domain>``."""
+        return (f"*.{self.ingress_domain}",)

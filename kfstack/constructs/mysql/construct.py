@@ -140,7 +140,8 @@ class MySql(Construct):
 
     Example::
 
-        db = MySql(stack, "MySql", cluster=baseline.handle, source=ChartSource(resolver, "9.5.0"),
+        db = MySql(stack, "MySql", cluster=baseline.handle,
+                   source=ChartSource(resolver, "9.5.0", MySqlSettings.INSTALLS[0]),
                    settings=MySqlSettings(server_instances=3, router_instances=2))
         db.endpoint.host                   # "mysql.mysql.svc.cluster.local"
         db.endpoint.users["kfp"].secret_name  # "mysql-user-kfp"

@@ -13,7 +13,7 @@ from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
 from kfstack.cron import check_schedule
 
-from kfstack.model import ComponentSettings, DnsLabel, Settings
+from kfstack.model import ComponentSettings, DnsLabel, Installs, KeyPath, Settings
 
 MySqlName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 """A MySQL database or user name: lowercase letter, then letters, digits, underscores (<= 32 chars)."""
@@ -65,7 +65,8 @@ class MySqlSettings(ComponentSettings):
             backup: {enabled: true, schedule: "0 2 * * *"}
     """
 
-    CHARTS: ClassVar[tuple[str, ...]] = ("mysql-operator", "mysql-innodbcluster")
+    INSTALLS: ClassVar[tuple[Installs, ...]] = (
+        Installs("mysql_operator", charts=("mysql-operator", "mysql-innodbcluster")),)
 
     namespace: DnsLabel = Field("mysql", description="Namespace of the InnoDB Cluster and user Secrets. Default mysql.")
     operator_namespace: DnsLabel = Field("mysql-operator", description="Namespace of the operator. Default mysql-operator.")
@@ -88,6 +89,21 @@ class MySqlSettings(ComponentSettings):
         description="Application users and their databases. Default: kfp (mlpipeline, cachedb, metadb) "
         "for Pipelines and katib (katib) for Katib.",
     )
+
+    def creates_namespaces(self) -> dict[KeyPath, str]:
+        """The cluster's and the operator's namespaces."""
+        return {("namespace",): self.namespace, ("operator_namespace",): self.operator_namespace}
+
+    def user(self, name: str) -> MySqlUser | None:
+        """The application user ``name`` of :attr:`users`, or None."""
+        return next((u for u in self.users if u.name == name), None)
+
+    def unknown_user(self, name: str, key: str) -> str | None:
+        """The message for ``components.<key>`` naming a user not in :attr:`users` (None when it is one)."""
+        if self.user(name) is not None:
+            return None
+        return (f"components.{key} {name!r} is not one of components.mysql.users "
+                f"({', '.join(sorted(u.name for u in self.users))})")
 
     @field_validator("server_instances")
     @classmethod

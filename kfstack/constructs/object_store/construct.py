@@ -274,14 +274,17 @@ class ObjectStore(Construct):
 
     Example::
 
+        settings = env.components.object_store                   # backend seaweedfs
+        (installs,) = settings.installs()                         # Installs("seaweedfs", charts=("seaweedfs",))
         store = ObjectStore(stack, "ObjectStore", cluster=baseline.handle,
-                            source=ChartSource(resolver, "4.44"), settings=env.components.object_store)
+                            source=ChartSource(resolver, "4.44", installs), settings=settings)
         store.endpoint   # S3Endpoint(host="seaweedfs-s3.object-store.svc.cluster.local", port=8333, ...)
 
     Args:
-        source: charts at the backend's app version (seaweedfs or minio pin; for
-            ceph-rgw only its ``project_chart("raw-manifests")`` is used).
-        ceph: the Rook cluster; required for backend ceph-rgw, ignored otherwise.
+        source: charts of the backend's declaration (``settings.installs()``: the seaweedfs or minio
+            chart; for ceph-rgw the Rook version, of which only ``project_chart("raw-manifests")`` is used).
+        ceph: the Rook cluster; required for backend ceph-rgw (validation refuses ceph-rgw without
+            components.ceph: ``ObjectStoreSettings.requirements``), ignored otherwise.
         depends_on: what must exist first (e.g. the StorageClass provider).
 
     Attributes:
@@ -292,7 +295,6 @@ class ObjectStore(Construct):
         endpoint: the typed :class:`S3Endpoint` output (``kubeflow_compat`` describes the Service above).
 
     Raises:
-        ValueError: backend ceph-rgw without a ``ceph`` cluster.
         SourceError: a chart is not pinned or not vendored.
     """
 
@@ -304,8 +306,7 @@ class ObjectStore(Construct):
         backend = settings.backend
         self.namespace: Namespace | None = None
         if backend is ObjectStoreBackend.ceph_rgw:
-            if ceph is None:
-                raise ValueError("object_store backend ceph-rgw needs the Rook Ceph cluster: enable components.ceph")
+            assert ceph is not None, "backend ceph-rgw needs the Ceph cluster (ObjectStoreSettings.requirements)"
             ns = NamespaceRef(name=ceph.namespace, ready=tuple(ceph.ready))
             ns_name = ceph.namespace
         else:
@@ -337,7 +338,6 @@ class ObjectStore(Construct):
                               timeout_s=timeout, depends_on=after)
             host, port = _svc(MINIO_RELEASE, ns_name), MINIO_PORT
         else:
-            assert ceph is not None
             chart = HelmChart(self, "Release", cluster=cluster, chart=source.project_chart("raw-manifests"),
                               release_name="kubeflow-object-store", namespace=ns,
                               values={"manifests": _rgw_manifests(settings, cluster, ceph, settings.credentials_secret)},

@@ -13,7 +13,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field, StringConstraints, model_validator
 
-from kfstack.model import ComponentSettings, DnsLabel, Settings
+from kfstack.model import ComponentSettings, ComponentsView, DnsLabel, Installs, KeyPath, Settings, WiringProblem
 
 BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
 """An S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)."""
@@ -141,8 +141,14 @@ class ObjectStoreSettings(ComponentSettings):
             seaweedfs: {master_replicas: 3, volume_replicas: 3, filer_replicas: 2, s3_replicas: 2, replication: "001"}
     """
 
-    CHARTS: ClassVar[tuple[str, ...]] = ("seaweedfs", "minio")
-    """Upstream charts (by backend); ceph-rgw uses this project's raw-manifests chart."""
+    INSTALLS: ClassVar[tuple[Installs, ...]] = (
+        Installs("seaweedfs", charts=("seaweedfs",)),
+        Installs("minio", charts=("minio",)),
+        Installs("rook"),
+    )
+    """One per backend: the seaweedfs and minio charts; ceph-rgw creates Rook custom resources
+    (CephObjectStore, ...) of the Rook version through this project's raw-manifests chart, so
+    nothing more is pinned for it."""
 
     backend: ObjectStoreBackend = Field(ObjectStoreBackend.seaweedfs,
                                         description="seaweedfs, ceph-rgw or minio. Default seaweedfs.")
@@ -171,6 +177,24 @@ class ObjectStoreSettings(ComponentSettings):
         if self.backend is ObjectStoreBackend.ceph_rgw and not self.persistent:
             raise ValueError("backend ceph-rgw always stores data in Ceph; remove persistent: false")
         return self
+
+    def installs(self) -> tuple[Installs, ...]:
+        """The chosen backend's declaration only (ceph-rgw: ``rook``, no chart of its own)."""
+        key = {ObjectStoreBackend.seaweedfs: "seaweedfs", ObjectStoreBackend.minio: "minio",
+               ObjectStoreBackend.ceph_rgw: "rook"}[self.backend]
+        return tuple(i for i in self.INSTALLS if i.key == key)
+
+    def creates_namespaces(self) -> dict[KeyPath, str]:
+        """``namespace``, except for ceph-rgw, which lives in the Ceph cluster's namespace."""
+        return {} if self.backend is ObjectStoreBackend.ceph_rgw else {("namespace",): self.namespace}
+
+    def requirements(self, components: ComponentsView) -> list[WiringProblem]:
+        """Backend ceph-rgw is a CephObjectStore of the Rook cluster: it needs components.ceph."""
+        if self.backend is ObjectStoreBackend.ceph_rgw and not components.ceph.enabled:
+            return [(("object_store", "backend"),
+                     "backend ceph-rgw is a Ceph object gateway of the Rook cluster, but components.ceph.enabled "
+                     "is false; enable components.ceph or pick backend seaweedfs")]
+        return []
 
     @property
     def redundant(self) -> bool:

@@ -26,9 +26,12 @@ services replace them). Facts below are from the rendered 26.03 base:
 
 Example::
 
-    pipelines = Pipelines(stack, "Pipelines", cluster=baseline.handle, source=ChartSource(resolver, "2.16.0"),
-                          settings=PipelinesSettings(enabled=True), database=mysql.endpoint,
-                          artifacts=store.endpoint, depends_on=[*istio.ready, *cert_manager.issuer.ready])
+    settings = PipelinesSettings(enabled=True)
+    pipelines = Pipelines(stack, "Pipelines", cluster=baseline.handle,
+                          source=ChartSource(resolver, "2.16.0", PipelinesSettings.INSTALLS[0]), settings=settings,
+                          namespace=baseline.handle.shared_namespaces["kubeflow"], database=mysql.endpoint,
+                          user=mysql.endpoint.users[settings.database_user], artifacts=store.endpoint,
+                          depends_on=[*istio.ready, *cert_manager.issuer.ready])
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from kfstack.cdk import (
 from kfstack.constructs.core import ClusterHandle, render_values
 from kfstack.constructs.core.kustomize import KustomizeReleases
 from kfstack.constructs.core.namespace import MANAGED_BY
-from kfstack.constructs.core.refs import ImageMirror, MySqlEndpoint, MySqlUserRef, S3Endpoint
+from kfstack.constructs.core.refs import ImageMirror, MySqlEndpoint, MySqlUserRef, NamespaceRef, S3Endpoint
 from kfstack.constructs.core.wiring import unique
 from kfstack.constructs.pipelines.settings import PipelinesSettings
 from kfstack.sources.charts import ChartSource
@@ -140,30 +143,18 @@ def artifact_repository(artifacts: S3Endpoint) -> dict[str, Any]:
     }
 
 
-def database_user(settings: PipelinesSettings, database: MySqlEndpoint) -> MySqlUserRef:
-    """The MySQL user Pipelines logs in as, checked to own Pipelines' databases.
-
-    Raises:
-        ValueError: the user is not in ``components.mysql.users`` or lacks a database.
-    """
-    user = database.users.get(settings.database_user)
-    if user is None:
-        raise ValueError(f"components.pipelines.database_user {settings.database_user!r} is not one of "
-                         f"components.mysql.users ({', '.join(sorted(database.users))})")
-    missing = [db for db in (settings.pipeline_db, settings.cache_db, settings.mlmd_db) if db not in user.databases]
-    if missing:
-        raise ValueError(f"MySQL user {user.username!r} does not own Pipelines' databases {missing}; add them to "
-                         f"its databases in components.mysql.users")
-    return user
-
-
 class Pipelines(Construct):
     """Kubeflow Pipelines in the shared namespace, on the platform's MySQL and object store.
 
+    What validation guarantees (``PipelinesSettings.requirements``, ``uses_shared_namespaces``)
+    comes in as refs: the shared namespace and the MySQL user.
+
     Args:
         source: chart source at ``release.versions.pipelines`` (kustomize base ``pipelines``).
-        database: MySQL endpoint; the ``settings.database_user`` user's Secret is copied.
-        artifacts: S3 endpoint, bucket and credentials for artifacts.
+        namespace: the cluster baseline's shared namespace ``settings.namespace``.
+        database: MySQL endpoint (host, port, ready).
+        user: the MySQL user ``settings.database_user``, owner of Pipelines' databases; its password is copied.
+        artifacts: S3 endpoint, bucket and credentials for artifacts, with its Kubeflow compatibility Service.
         depends_on: what must exist first (Istio's gateways, cert-manager's issuer).
 
     Attributes:
@@ -175,24 +166,15 @@ class Pipelines(Construct):
         ready: the last release.
 
     Raises:
-        ValueError: namespace not created by the baseline, a database user problem, or an
-            object store without a Kubeflow compatibility Service.
         SourceError: the base is not pinned / not vendored / without parts in mode mirror.
     """
 
     def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, source: ChartSource,
-                 settings: PipelinesSettings, database: MySqlEndpoint, artifacts: S3Endpoint,
-                 depends_on: Sequence[ITerraformDependable] = ()) -> None:
+                 settings: PipelinesSettings, namespace: NamespaceRef, database: MySqlEndpoint,
+                 user: MySqlUserRef, artifacts: S3Endpoint, depends_on: Sequence[ITerraformDependable] = ()) -> None:
         super().__init__(scope, id_)
-        ns = cluster.shared_namespaces.get(settings.namespace)
-        if ns is None:
-            raise ValueError(f"pipelines namespace {settings.namespace!r} is not created by the cluster baseline; "
-                             f"add it to components.cluster_baseline.shared_namespaces")
-        user = database_user(settings, database)
+        ns = namespace
         compat = artifacts.kubeflow_compat
-        if compat is None:
-            raise ValueError("pipelines needs the object store's Kubeflow compatibility Service "
-                             "(S3Endpoint.kubeflow_compat): Kubeflow dials seaweedfs.kubeflow on ports 9000/8333/8111")
         labels = {**MANAGED_BY, **APP_LABELS}
 
         def meta(cls, name: str):

@@ -7,9 +7,11 @@ ConfigMap ``pipeline-install-config`` and Argo's ``workflow-controller-configmap
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
-from kfstack.model import ComponentSettings, DnsLabel
+from kfstack.model import ComponentSettings, ComponentsView, DnsLabel, Installs, KeyPath, WiringProblem
 
 
 class PipelinesSettings(ComponentSettings):
@@ -31,6 +33,14 @@ class PipelinesSettings(ComponentSettings):
             artifact_retention_days: 30
     """
 
+    INSTALLS: ClassVar[tuple[Installs, ...]] = (Installs("pipelines", kustomize=("pipelines",)),)
+    NEEDS: ClassVar[dict[str, str]] = {
+        "mysql": "Pipelines keeps its metadata in MySQL",
+        "object_store": "Pipelines keeps its artifacts in the object store",
+        "cert_manager": "upstream's Pipelines manifests bring cert-manager Certificates",
+        "istio": "upstream's Pipelines manifests bring Istio policies",
+    }
+
     enabled: bool = Field(False, description="Install Kubeflow Pipelines. Default false (base.yaml turns it on).")
     namespace: DnsLabel = Field(
         "kubeflow", description="Namespace upstream's manifests install into; must be one of "
@@ -47,3 +57,23 @@ class PipelinesSettings(ComponentSettings):
         "(ARTIFACT_RETENTION_DAYS); -1 keeps them forever. Default -1.")
     log_level: str = Field("info", pattern=r"^(debug|info|warn|error)$",
                            description="API server log level (LOG_LEVEL): debug, info, warn or error. Default info.")
+
+    def uses_shared_namespaces(self) -> dict[KeyPath, str]:
+        """Upstream's manifests install into ``namespace``, which the cluster baseline creates."""
+        return {("namespace",): self.namespace}
+
+    def requirements(self, components: ComponentsView) -> list[WiringProblem]:
+        """``database_user`` is a user of components.mysql that owns Pipelines' three databases
+        (pipeline_db, cache_db, mlmd_db)."""
+        mysql = components.mysql
+        if not mysql.enabled:
+            return []  # NEEDS reports it
+        unknown = mysql.unknown_user(self.database_user, "pipelines.database_user")
+        if unknown:
+            return [(("pipelines", "database_user"), unknown)]
+        user = mysql.user(self.database_user)
+        missing = [db for db in (self.pipeline_db, self.cache_db, self.mlmd_db) if db not in user.databases]
+        if missing:
+            return [(("mysql", "users"), f"MySQL user {user.name!r} (components.pipelines.database_user) does not "
+                                         f"own Pipelines' databases {missing}; add them to its databases")]
+        return []

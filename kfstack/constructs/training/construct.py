@@ -156,14 +156,18 @@ class Training(Construct):
 
     Example::
 
-        training = Training(stack, "Training", cluster=baseline.handle, trainer_source=ChartSource(resolver, "2.1.0"),
-                            v1_source=ChartSource(resolver, "1.9.2"), settings=env.components.training,
+        trainer, v1 = TrainingSettings.INSTALLS
+        training = Training(stack, "Training", cluster=baseline.handle,
+                            trainer_source=ChartSource(resolver, "2.1.0", trainer),
+                            v1_source=ChartSource(resolver, "1.9.2", v1), settings=env.components.training,
                             gpu_operator=gpu.ref)
         pytorch_job(training.pools["gpu-a100"], "ddp", "team-a", image=..., workers=3, gpus=4)
 
     Args:
-        trainer_source: charts at the Trainer version (``kubeflow-trainer``; raw-manifests).
-        v1_source: sources at the Training Operator v1 version (kustomize base ``training-operator``).
+        trainer_source: charts at the Trainer version (``kubeflow-trainer``; raw-manifests); required
+            with ``settings.trainer_v2`` (the stack passes what ``settings.installs()`` declares).
+        v1_source: sources at the Training Operator v1 version (kustomize base ``training-operator``);
+            required with ``settings.training_operator_v1``.
         depends_on: what must exist first (cert-manager, Istio).
         gpu_operator: the GPU Operator's ref, or None when kfstack does not install it; the
             per-pool runtimes and the scheduling ConfigMap (what GPU jobs are told to use)
@@ -182,8 +186,8 @@ class Training(Construct):
         SourceError: a chart or kustomize base is not pinned, vendored or renderable.
     """
 
-    def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, trainer_source: ChartSource,
-                 v1_source: ChartSource, settings: TrainingSettings,
+    def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, settings: TrainingSettings,
+                 trainer_source: ChartSource | None = None, v1_source: ChartSource | None = None,
                  depends_on: Sequence[ITerraformDependable] = (), gpu_operator: GpuOperatorRef | None = None) -> None:
         super().__init__(scope, id_)
         timeout = settings.install_timeout_s
@@ -195,6 +199,7 @@ class Training(Construct):
         self.trainer: HelmChart | None = None
         self.runtimes: HelmChart | None = None
         if settings.trainer_v2:
+            assert trainer_source is not None, "trainer_v2 needs trainer_source (TrainingSettings.installs)"
             ns = component_namespace(self, cluster, settings.namespace, PodSecurityLevel.baseline)
             self.trainer = HelmChart(self, "Trainer", cluster=cluster, chart=trainer_source.chart("kubeflow-trainer"),
                                      release_name="kubeflow-trainer", namespace=ns, values=_trainer_values(cluster),
@@ -210,6 +215,7 @@ class Training(Construct):
 
         self.v1_releases: list[HelmChart] = []
         if settings.training_operator_v1:
+            assert v1_source is not None, "training_operator_v1 needs v1_source (TrainingSettings.installs)"
             v1_ns = _shared(cluster, settings.v1_namespace, "v1_namespace")
             v1 = KustomizeReleases(self, "TrainingOperator", cluster=cluster, base=V1_BASE,
                                    charts=v1_source.kustomize(V1_BASE), namespace=v1_ns, timeout_s=timeout,

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from pydantic import Field, model_validator
 
-from kfstack.model import ComponentSettings, DnsLabel
+from kfstack.model import ComponentSettings, DnsLabel, Installs, KeyPath
 
 
 class TrainingSettings(ComponentSettings):
@@ -35,7 +35,10 @@ class TrainingSettings(ComponentSettings):
             training_operator_v1: true     # PyTorchJob
     """
 
-    CHARTS: ClassVar[tuple[str, ...]] = ("kubeflow-trainer",)
+    INSTALLS: ClassVar[tuple[Installs, ...]] = (
+        Installs("trainer", charts=("kubeflow-trainer",)),
+        Installs("training_operator", kustomize=("training-operator",)),
+    )
 
     enabled: bool = Field(False, description="Install training operators. Default false (base.yaml turns it on).")
     trainer_v2: bool = Field(True, description="Install Kubeflow Trainer v2 (chart kubeflow-trainer). Default true.")
@@ -63,6 +66,18 @@ class TrainingSettings(ComponentSettings):
         description="Image of the per-pool ClusterTrainingRuntimes (Docker Hub names allowed; rewritten to the "
         "registry mirror). Default Kubeflow Trainer 2.1.0's torch-distributed image.",
     )
+
+    def installs(self) -> tuple[Installs, ...]:
+        """Trainer v2's chart with ``trainer_v2``, Training Operator v1's base with ``training_operator_v1``."""
+        wanted = {"trainer": self.trainer_v2, "training_operator": self.training_operator_v1}
+        return tuple(i for i in self.INSTALLS if wanted[i.key])
+
+    def uses_shared_namespaces(self) -> dict[KeyPath, str]:
+        """The scheduling ConfigMap's namespace, and Training Operator v1's (its overlay renders into it)."""
+        out: dict[KeyPath, str] = {("scheduling_namespace",): self.scheduling_namespace}
+        if self.training_operator_v1:
+            out[("v1_namespace",)] = self.v1_namespace
+        return out
 
     @model_validator(mode="after")
     def _something_to_install(self) -> "TrainingSettings":
