@@ -25,6 +25,7 @@ from pydantic import Field, StringConstraints, ValidationError, ValidationInfo, 
 
 from kfstack.errors import ConfigError, Problem
 from kfstack.model import Settings, Version
+from kfstack.versions import bare
 
 Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
 SourceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
@@ -65,7 +66,7 @@ def _no_dotdot(path: str) -> str:
 
 def chart_version(app_version: str) -> str:
     """The SemVer chart version of a generated chart: the app version (``v1.10`` → ``1.10.0``)."""
-    parts = app_version.lstrip("v").split("-", 1)
+    parts = bare(app_version).split("-", 1)
     nums = (parts[0].split(".") + ["0", "0"])[:3]
     return ".".join(str(int(n)) for n in nums) + (f"-{parts[1]}" if len(parts) > 1 else "")
 

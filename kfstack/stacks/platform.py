@@ -236,6 +236,8 @@ class PlatformStack(TerraformStack):
             srcs = sources(c.training)
             self.training = Training(self, "Training", cluster=cluster, trainer_source=srcs.get("trainer"),
                                      v1_source=srcs.get("training_operator"), settings=c.training,
+                                     scheduling_namespace=cluster.shared_namespaces[c.training.scheduling_namespace],
+                                     v1_namespace=cluster.shared_namespaces.get(c.training.v1_namespace),
                                      depends_on=(*after, *istio_ready),
                                      gpu_operator=self.gpu_operator.ref if self.gpu_operator else None)
         if c.dashboard.enabled:

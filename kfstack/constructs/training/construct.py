@@ -144,13 +144,6 @@ def _trainer_values(cluster: ClusterHandle) -> dict[str, Any]:
     return values
 
 
-def _shared(cluster: ClusterHandle, name: str, key: str) -> NamespaceRef:
-    if name not in cluster.shared_namespaces:
-        raise ValueError(f"components.training.{key} is {name!r}, which is not a shared namespace of the cluster "
-                         f"baseline; add it to components.cluster_baseline.shared_namespaces")
-    return cluster.shared_namespaces[name]
-
-
 class Training(Construct):
     """Kubeflow training operators and the GPU scheduling conventions of every GPU pool.
 
@@ -160,7 +153,8 @@ class Training(Construct):
         training = Training(stack, "Training", cluster=baseline.handle,
                             trainer_source=ChartSource(resolver, "2.1.0", trainer),
                             v1_source=ChartSource(resolver, "1.9.2", v1), settings=env.components.training,
-                            gpu_operator=gpu.ref)
+                            scheduling_namespace=baseline.handle.shared_namespaces["kubeflow"],
+                            v1_namespace=baseline.handle.shared_namespaces["kubeflow"], gpu_operator=gpu.ref)
         pytorch_job(training.pools["gpu-a100"], "ddp", "team-a", image=..., workers=3, gpus=4)
 
     Args:
@@ -168,6 +162,10 @@ class Training(Construct):
             with ``settings.trainer_v2`` (the stack passes what ``settings.installs()`` declares).
         v1_source: sources at the Training Operator v1 version (kustomize base ``training-operator``);
             required with ``settings.training_operator_v1``.
+        scheduling_namespace: the shared namespace ``settings.scheduling_namespace`` (validation:
+            ``TrainingSettings.uses_shared_namespaces``).
+        v1_namespace: the shared namespace ``settings.v1_namespace``; required with
+            ``settings.training_operator_v1``.
         depends_on: what must exist first (cert-manager, Istio).
         gpu_operator: the GPU Operator's ref, or None when kfstack does not install it; the
             per-pool runtimes and the scheduling ConfigMap (what GPU jobs are told to use)
@@ -182,11 +180,11 @@ class Training(Construct):
         ready: training jobs can be submitted once these are applied.
 
     Raises:
-        ValueError: ``v1_namespace`` / ``scheduling_namespace`` is not a shared namespace.
         SourceError: a chart or kustomize base is not pinned, vendored or renderable.
     """
 
     def __init__(self, scope: Construct, id_: str, *, cluster: ClusterHandle, settings: TrainingSettings,
+                 scheduling_namespace: NamespaceRef, v1_namespace: NamespaceRef | None = None,
                  trainer_source: ChartSource | None = None, v1_source: ChartSource | None = None,
                  depends_on: Sequence[ITerraformDependable] = (), gpu_operator: GpuOperatorRef | None = None) -> None:
         super().__init__(scope, id_)
@@ -216,7 +214,8 @@ class Training(Construct):
         self.v1_releases: list[HelmChart] = []
         if settings.training_operator_v1:
             assert v1_source is not None, "training_operator_v1 needs v1_source (TrainingSettings.installs)"
-            v1_ns = _shared(cluster, settings.v1_namespace, "v1_namespace")
+            assert v1_namespace is not None, "training_operator_v1 needs v1_namespace (uses_shared_namespaces)"
+            v1_ns = v1_namespace
             v1 = KustomizeReleases(self, "TrainingOperator", cluster=cluster, base=V1_BASE,
                                    charts=v1_source.kustomize(V1_BASE), namespace=v1_ns, timeout_s=timeout,
                                    depends_on=unique(list(depends_on)))
@@ -225,7 +224,7 @@ class Training(Construct):
 
         self.scheduling: ConfigMapV1 | None = None
         if self.pools:
-            sched_ns = _shared(cluster, settings.scheduling_namespace, "scheduling_namespace")
+            sched_ns = scheduling_namespace
             self.scheduling = ConfigMapV1(
                 self, "Scheduling", provider=cluster.kubernetes,
                 metadata=ConfigMapV1Metadata(name=SCHEDULING_CONFIG_MAP, namespace=sched_ns.name,
