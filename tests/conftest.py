@@ -1,8 +1,9 @@
 """Shared fixtures: synthesize stacks in-process and return their Terraform JSON.
 
-``synth_env("prod")`` synthesizes the real environment files (cached per
-session); ``synth_config(overrides, name=...)`` synthesizes base.yaml + dev.yaml
-deep-merged with ``overrides`` for focused tests of one setting.
+``synth_minimal(enable("katib"))`` synthesizes a minimal environment built in code (component tests:
+tests/fixtures/envs.py); ``synth_env("prod")`` synthesizes the real environment files (cached per
+session); ``synth_config(overrides, name=...)`` synthesizes base.yaml + dev.yaml deep-merged with
+``overrides`` (tests of the shipped files' settings).
 """
 
 from __future__ import annotations
@@ -55,6 +56,23 @@ def synth_env(real_envs) -> Callable[[str], dict[str, Any]]:
         return cache[name]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def lock():
+    """The parsed sources.lock."""
+    return load_lock(ROOT / "sources.lock")
+
+
+@pytest.fixture
+def synth_minimal(lock) -> Callable[..., dict[str, Any]]:
+    """Synthesize :func:`tests.fixtures.envs.minimal_env` deep-merged with ``overrides`` (e.g. ``enable("mysql")``)."""
+    from tests.fixtures.envs import minimal_env
+
+    def run(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+        return _synth_stack(minimal_env(lock, overrides), lock=lock)
+
+    return run
 
 
 def env_dict(overrides: dict[str, Any] | None = None, base_env: str = "dev") -> dict[str, Any]:
