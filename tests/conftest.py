@@ -3,7 +3,8 @@
 ``synth_minimal(enable("katib"))`` synthesizes a minimal environment built in code (component tests:
 tests/fixtures/envs.py); ``synth_env("prod")`` synthesizes the real environment files (cached per
 session); ``synth_config(overrides, name=...)`` synthesizes base.yaml + dev.yaml deep-merged with
-``overrides`` (tests of the shipped files' settings).
+``overrides`` (tests of the shipped files' settings); ``config_error(tmp_path, lock, overrides)`` loads the
+minimal environment written as files and returns the ConfigError (tests of what the loader reports).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("CHECKPOINT_DISABLE", "1")
 
 from kfstack.app import PROJECT_ROOT, load_all  # noqa: E402
+from kfstack.config import ConfigError  # noqa: E402
 from kfstack.config.environment import EnvironmentConfig  # noqa: E402
-from kfstack.config.loader import deep_merge  # noqa: E402
+from kfstack.config.loader import deep_merge, load_environment  # noqa: E402
 from kfstack.sources.lock import load_lock  # noqa: E402
 
 ROOT = PROJECT_ROOT
@@ -141,3 +143,16 @@ def release_address(stack: dict[str, Any], name: str) -> str:
         if r["name"] == name:
             return f"helm_release.{rid}"
     raise AssertionError(f"no helm_release named {name!r}")
+
+
+def config_error(tmp_path: Path, lock, overrides: dict[str, Any], *, base: dict[str, Any] | None = None,
+                 name: str = "broken") -> ConfigError:
+    """The ConfigError of loading ``<name>.yaml`` (``overrides``) over a base.yaml holding the minimal environment
+    (:func:`tests.fixtures.envs.write_minimal_env`, deep-merged with ``base``), written under ``tmp_path``;
+    problems name ``environments/base.yaml`` or ``environments/<name>.yaml``. Fails the test if it loads."""
+    from tests.fixtures.envs import write_minimal_env
+
+    env_dir = write_minimal_env(tmp_path / "environments", lock, name, overrides, base=base)
+    with pytest.raises(ConfigError) as info:
+        load_environment(env_dir, name, display_root=tmp_path)
+    return info.value

@@ -1,26 +1,30 @@
 """Auth: Dex → oauth2-proxy with generated credentials, never upstream's well-known defaults.
 
-Environments read kustomize bases in mode mirror (the parts sources.lock records), so these
-tests need no vendor cache.
+Tests synthesize the minimal environment (tests/fixtures/envs.py) with auth on; it reads kustomize
+bases in mode mirror (the parts sources.lock records), so these tests need no vendor cache.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
-from kfstack.config import ConfigError
-from kfstack.config.loader import load_environment
+from kfstack.config.loader import deep_merge
 from kfstack.constructs.auth import construct as auth
 from kfstack.constructs.istio import construct as istio
 from kfstack.sources.lock import load_lock
-from tests.conftest import ROOT, depends_on, release, release_address, release_values, resources
+from tests.conftest import ROOT, config_error, depends_on, release, release_address, release_values, resources
+from tests.fixtures.envs import enable, minimal_env
 
-ENVS = ["dev", "staging", "prod"]
+AUTH = enable("auth")
+SITE = {"registry": {"host": "registry.internal", "pull_secret": "registry-internal"},
+        "sources": {"mirror_url": "oci://registry.internal/charts"},
+        "components": {"auth": {"user_email": "ml-admin@site.internal"}}}
+"""A site's own image registry and OCI chart mirror and its own first user (prod's shape)."""
+SHAPES = pytest.mark.parametrize("site", [{}, SITE], ids=["minimal", "site-mirrors"])
 UPSTREAM_HASH = "$2y$12$4K/VkmDd1q1Orb3xAt82zu8gk7Ad6ReFR4LCP9UeYE90NLiN9Df72"
 """bcrypt of '12341234': kubeflow/manifests 26.03 common/dex/base/dex-passwords.yaml."""
 REF = re.compile(r"^\$\{random_password\.([A-Za-z0-9_-]+)\.(result|bcrypt_hash)\}$")
@@ -44,9 +48,9 @@ def _ref(value: str) -> tuple[str, str]:
     return m.group(1), m.group(2)
 
 
-@pytest.mark.parametrize("env", ENVS)
-def test_releases_in_upstream_order(synth_env, env):
-    stack = synth_env(env)
+@SHAPES
+def test_releases_in_upstream_order(synth_minimal, site):
+    stack = synth_minimal(deep_merge(AUTH, site))
     assert release_address(stack, "istio-ingressgateway") in depends_on(stack, "dex-crds")
     assert release_address(stack, "dex-crds") in depends_on(stack, "dex")
     assert release_address(stack, "dex") in depends_on(stack, "oauth2-proxy")
@@ -61,20 +65,19 @@ def test_releases_in_upstream_order(synth_env, env):
     assert any(d.startswith("kubernetes_secret_v1.Auth_ProxySecret_") for d in depends_on(stack, "oauth2-proxy"))
 
 
-@pytest.mark.parametrize("env", ENVS)
-def test_mirror_parts_are_the_locked_charts(synth_env, env):
-    stack = synth_env(env)
-    lock = load_lock(ROOT / "sources.lock")
+@SHAPES
+def test_mirror_parts_are_the_locked_charts(synth_minimal, lock, site):
+    versions = {"dex": "2.45.0", "oauth2_proxy": "7.14.3"}
+    stack = synth_minimal(deep_merge(AUTH, {**site, "release": {"versions": versions}}))
     for base, version in [("dex", "2.45.0"), ("oauth2-proxy", "7.14.3")]:
         for part in lock.base(base, version).charts:
             rel = release(stack, part.name)
             assert rel["version"] == version and rel["repository"].startswith(("https://", "oci://"))
 
 
-@pytest.mark.parametrize("env", ENVS)
-def test_dex_gets_only_the_bcrypt_hash_of_a_generated_password(synth_env, real_envs, env):
-    stack = synth_env(env)
-    email = real_envs[env].components.auth.user_email  # prod names its own first user (guardrail)
+@pytest.mark.parametrize("email", ["user@example.com", "ml-admin@prod.internal"])  # upstream's example; a site's
+def test_dex_gets_only_the_bcrypt_hash_of_a_generated_password(synth_minimal, email):
+    stack = synth_minimal(enable("auth", auth={"user_email": email}))
     passwords = resources(stack, "random_password")
     hashed = _by_name(stack, "kubernetes_secret_v1", "dex-passwords")["data"]
     pid, attr = _ref(hashed["DEX_USER_PASSWORD"])
@@ -96,9 +99,9 @@ def test_dex_gets_only_the_bcrypt_hash_of_a_generated_password(synth_env, real_e
         assert literal not in text
 
 
-@pytest.mark.parametrize("env", ENVS)
-def test_client_and_cookie_secrets_are_generated_and_shared(synth_env, env):
-    stack = synth_env(env)
+@SHAPES
+def test_client_and_cookie_secrets_are_generated_and_shared(synth_minimal, site):
+    stack = synth_minimal(deep_merge(AUTH, site))
     dex_client = _by_name(stack, "kubernetes_secret_v1", "dex-oidc-client")["data"]
     proxy = _by_name(stack, "kubernetes_secret_v1", auth.OAUTH2_PROXY_SECRET)
     assert namespace_of(stack, proxy["metadata"]["namespace"]) == "oauth2-proxy"
@@ -112,16 +115,16 @@ def test_client_and_cookie_secrets_are_generated_and_shared(synth_env, env):
     assert cookie != _ref(data["client-secret"])[0]
 
 
-def test_namespaces_are_restricted(synth_env):
-    stack = synth_env("prod")
+def test_namespaces_are_restricted(synth_minimal):
+    stack = synth_minimal(AUTH)
     for name in ("auth", "oauth2-proxy"):
         ns = _by_name(stack, "kubernetes_namespace_v1", name)
         assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
-@pytest.mark.parametrize("env", ENVS)
-def test_istio_registers_oauth2_proxy_and_gateway_has_the_labels_upstream_policies_select(synth_env, env):
-    stack = synth_env(env)
+@SHAPES
+def test_istio_registers_oauth2_proxy_and_gateway_has_the_labels_upstream_policies_select(synth_minimal, site):
+    stack = synth_minimal(deep_merge(AUTH, site))
     istiod = release_values(stack, "istiod")
     (provider,) = istiod["meshConfig"]["extensionProviders"]
     assert provider["name"] == "oauth2-proxy"
@@ -133,25 +136,26 @@ def test_istio_registers_oauth2_proxy_and_gateway_has_the_labels_upstream_polici
     assert auth.UPSTREAM_GATEWAY_SELECTOR.items() <= labels.items()
 
 
-def test_the_authorizer_is_auths_and_what_trusts_it_waits_for_it(synth_env, real_envs):
+def test_the_authorizer_is_auths_and_what_trusts_it_waits_for_it(synth_minimal, lock):
     """istiod holds the provider as a pure value of auth's settings (it installs before auth); Auth exports the
     same provider with its ready, and the apps behind the gateway that trust kubeflow-userid wait for it."""
-    stack = synth_env("prod")
+    overrides = enable("auth", "dashboard", "pipelines", "katib")
+    stack = synth_minimal(overrides)
     (provider,) = release_values(stack, "istiod")["meshConfig"]["extensionProviders"]
-    assert provider == real_envs["prod"].components.auth.authorizer.mesh_config()
+    assert provider == minimal_env(lock, overrides).components.auth.authorizer.mesh_config()
     proxy = release_address(stack, "oauth2-proxy")
     assert proxy not in depends_on(stack, "istiod")
     for app in ("kubeflow-roles", "pipelines-crds", "katib-crds"):
         assert proxy in depends_on(stack, app), app
 
 
-def test_without_auth_nothing_waits_for_an_authorizer(synth_config):
-    stack = synth_config({"components": {"auth": {"enabled": False}, "dashboard": {"enabled": False}}})
+def test_without_auth_nothing_waits_for_an_authorizer(synth_minimal):
+    stack = synth_minimal(deep_merge(enable("pipelines"), {"components": {"auth": {"enabled": False}}}))
     assert not any("Auth_" in d for d in depends_on(stack, "pipelines-crds"))
 
 
-def test_user_email_setting(synth_config):
-    stack = synth_config({"components": {"auth": {"user_email": "ml.admin@corp.example", "user_name": "mladmin"}}})
+def test_user_email_setting(synth_minimal):
+    stack = synth_minimal(enable("auth", auth={"user_email": "ml.admin@corp.example", "user_name": "mladmin"}))
     config = yaml.safe_load(_by_name(stack, "kubernetes_config_map_v1", "dex")["data"]["config.yaml"])
     assert config["staticPasswords"][0]["email"] == "ml.admin@corp.example"
     assert config["staticPasswords"][0]["username"] == "mladmin"
@@ -159,14 +163,14 @@ def test_user_email_setting(synth_config):
     assert "user@example.com" not in json.dumps(stack)
 
 
-def test_password_length_setting(synth_config):
-    stack = synth_config({"components": {"auth": {"password_length": 40}}})
+def test_password_length_setting(synth_minimal):
+    stack = synth_minimal(enable("auth", auth={"password_length": 40}))
     (pw,) = [p for rid, p in resources(stack, "random_password").items() if rid.startswith("Auth_UserPassword_")]
     assert pw["length"] == 40
 
 
-def test_auth_off(synth_config):
-    stack = synth_config({"components": {"auth": {"enabled": False}, "dashboard": {"enabled": False}}})
+def test_auth_off(synth_minimal):
+    stack = synth_minimal({"components": {"auth": {"enabled": False}}})
     assert not [r for r in resources(stack, "helm_release").values() if r["name"] in ("dex", "oauth2-proxy")]
     assert not [rid for rid in resources(stack, "random_password") if rid.startswith("Auth_")]
     assert "extensionProviders" not in release_values(stack, "istiod")["meshConfig"]
@@ -180,41 +184,29 @@ def test_lock_excludes_exactly_what_kfstack_replaces():
         assert set(pin.exclude) == set(excluded), base
 
 
-# Config errors: name the file and the key path.
-
-def _error(tmp_path: Path, components: dict) -> ConfigError:
-    env_dir = tmp_path / "environments"
-    env_dir.mkdir()
-    (env_dir / "base.yaml").write_text((ROOT / "environments" / "base.yaml").read_text())
-    data = yaml.safe_load((ROOT / "environments" / "dev.yaml").read_text())
-    data.setdefault("components", {}).update(components)
-    (env_dir / "broken.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    with pytest.raises(ConfigError) as info:
-        load_environment(env_dir, "broken", display_root=tmp_path)
-    return info.value
-
+# Config errors: name the file and the key path (base.yaml: the minimal environment with auth on).
 
 @pytest.mark.parametrize("email", ["not-an-email", "user@localhost", "a b@example.com", ""])
-def test_invalid_email_names_file_and_key(tmp_path, email):
-    err = _error(tmp_path, {"auth": {"user_email": email}})
+def test_invalid_email_names_file_and_key(tmp_path, lock, email):
+    err = config_error(tmp_path, lock, {"components": {"auth": {"user_email": email}}}, base=AUTH)
     (p,) = err.problems
     assert p.file == "environments/broken.yaml"
     assert p.path == ("components", "auth", "user_email")
     assert "components.auth.user_email" in str(err)
 
 
-def test_unknown_auth_key(tmp_path):
-    (p,) = _error(tmp_path, {"auth": {"password": "hunter2hunter2"}}).problems
+def test_unknown_auth_key(tmp_path, lock):
+    (p,) = config_error(tmp_path, lock, {"components": {"auth": {"password": "hunter2hunter2"}}}, base=AUTH).problems
     assert p.path == ("components", "auth", "password") and "unknown key" in p.message
 
 
-def test_short_password_is_refused(tmp_path):
-    (p,) = _error(tmp_path, {"auth": {"password_length": 8}}).problems
+def test_short_password_is_refused(tmp_path, lock):
+    (p,) = config_error(tmp_path, lock, {"components": {"auth": {"password_length": 8}}}, base=AUTH).problems
     assert p.path == ("components", "auth", "password_length")
 
 
-def test_auth_without_istio_is_an_error(tmp_path):
-    err = _error(tmp_path, {"istio": {"enabled": False}, "dashboard": {"enabled": False}})
+def test_auth_without_istio_is_an_error(tmp_path, lock):
+    err = config_error(tmp_path, lock, {"components": {"istio": {"enabled": False}}}, base=AUTH)
     (p,) = [p for p in err.problems if p.path == ("components", "auth", "enabled")]
     assert p.file == "environments/base.yaml" and p.line is not None  # where auth.enabled is set
     assert "auth is enabled but istio is not: oauth2-proxy is Istio's external authorizer" in p.message

@@ -1,18 +1,36 @@
-"""Rook-Ceph: install order, cluster shape, explicit devices, default StorageClass, mirror, guardrails."""
+"""Rook-Ceph: install order, cluster shape, explicit devices, default StorageClass, mirror, guardrails.
+
+Component tests synthesize the minimal environment (tests/fixtures/envs.py) with Ceph on; two tests
+check the shipped dev and prod files.
+"""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
-import yaml
 
-from kfstack.config import ConfigError, load_environment
+from kfstack.config import load_environment
+from kfstack.config.loader import deep_merge
 from kfstack.constructs.ceph.construct import IMAGE_SET_CONFIG_MAP, OPERATOR_IMAGES
-from tests.conftest import ROOT, env_dict, release, release_address, release_values, resources
+from tests.conftest import ROOT, config_error, env_dict, release, release_address, release_values, resources
+from tests.fixtures.envs import enable, minimal_env, production, write_minimal_env
 
 CEPH_RELEASES = ("rook-ceph", "ceph-csi-drivers", "rook-ceph-cluster")
+NODES = [{"name": f"storage-{i}", "devices": ["sdb"]} for i in (1, 2, 3)]
+DISKS = ["sdb", "sdc", "sdd"]
+PROD_CEPH = {"enabled": True, "mon_count": 3, "mgr_count": 2, "use_all_devices": False,
+             "nodes": [{"name": f"prod-storage-{i}", "devices": DISKS} for i in (1, 2, 3)],
+             "block_pool": {"replicas": 3, "failure_domain": "host"}}
+"""A production Ceph: three storage nodes with their disks listed, three mons, pools replicated 3 times."""
+SITE = {"registry": {"host": "registry.internal", "pull_secret": "registry-internal"},
+        "sources": {"mirror_url": "oci://registry.internal/charts"}}
+"""A site's own image registry and OCI chart mirror."""
+
+
+def ceph(settings: dict | None = None, **overrides: dict) -> dict:
+    """Overrides of the minimal environment: Ceph on (three storage nodes unless ``settings`` lists others) as
+    the default StorageClass ``ceph-block``, plus ``overrides`` (top-level keys)."""
+    return deep_merge({"storage": {"default_class": "ceph-block"}, **enable("ceph", ceph={"nodes": NODES}),
+                       **overrides}, {"components": {"ceph": settings or {}}})
 
 
 def _get(values: dict, path: tuple[str, ...]) -> dict:
@@ -22,6 +40,7 @@ def _get(values: dict, path: tuple[str, ...]) -> dict:
 
 
 def test_dev_has_no_ceph(synth_env, real_envs):
+    """The shipped dev: no Ceph, the cluster's own StorageClass (dev.yaml's promise)."""
     stack = synth_env("dev")
     names = {r["name"] for r in resources(stack, "helm_release").values()}
     assert not names & set(CEPH_RELEASES)
@@ -29,24 +48,26 @@ def test_dev_has_no_ceph(synth_env, real_envs):
     assert real_envs["dev"].storage.default_class == "local-path"
 
 
-def test_dev_storage_class_ref_is_the_clusters_own():
+def test_dev_storage_class_ref_is_the_clusters_own(synth_minimal, lock):
     from kfstack.cdk import Testing
 
-    from kfstack.app import load_all
     from kfstack.stacks import PlatformStack, ProjectPaths
 
-    envs, lock = load_all()
-    dev = PlatformStack(Testing.app(), envs["dev"], lock=lock, paths=ProjectPaths(ROOT))
+    own = {"storage": {"default_class": "local-path"}}
+    dev = PlatformStack(Testing.app(), minimal_env(lock, own), lock=lock, paths=ProjectPaths(ROOT))
     assert dev.storage_class.name == "local-path"
-    prod = PlatformStack(Testing.app(), envs["prod"], lock=lock, paths=ProjectPaths(ROOT))
+    stack = synth_minimal(own)  # without Ceph nothing of it is installed
+    assert not {r["name"] for r in resources(stack, "helm_release").values()} & set(CEPH_RELEASES)
+    assert "rook-ceph" not in {n["metadata"]["name"] for n in resources(stack, "kubernetes_namespace_v1").values()}
+    prod = PlatformStack(Testing.app(), minimal_env(lock, ceph(PROD_CEPH)), lock=lock, paths=ProjectPaths(ROOT))
     assert prod.storage_class.name == "ceph-block"
     assert prod.storage_class.ready == (prod.ceph.cluster.resource,)
     assert prod.ceph.cluster_ref.namespace == "rook-ceph" and prod.ceph.cluster_ref.operator_namespace == "rook-ceph"
 
 
-@pytest.mark.parametrize("env", ["prod", "staging"])
-def test_charts_and_install_order(synth_env, env):
-    stack = synth_env(env)
+@pytest.mark.parametrize("settings", [None, PROD_CEPH], ids=["three-nodes", "production-shape"])
+def test_charts_and_install_order(synth_minimal, settings):
+    stack = synth_minimal(ceph(settings, **SITE, release={"versions": {"rook": "1.20.6"}}))
     operator, csi, cluster = (release(stack, n) for n in CEPH_RELEASES)
     assert (operator["chart"], operator["version"]) == ("rook-ceph", "v1.20.6")
     assert (csi["chart"], csi["version"]) == ("ceph-csi-drivers", "1.0.4")
@@ -59,31 +80,31 @@ def test_charts_and_install_order(synth_env, env):
     assert "kubernetes_manifest" not in stack.get("resource", {})
 
 
-def test_upstream_repositories_without_a_chart_mirror(synth_config):
-    stack = synth_config({"components": {"ceph": {"enabled": True, "nodes": [
-        {"name": f"n{i}", "devices": ["sdb"]} for i in (1, 2, 3)]}}})
-    for name in ("rook-ceph", "rook-ceph-cluster", "ceph-csi-drivers"):  # dev reads the chart mirror
-        assert release(stack, name)["repository"] == "https://charts.dev.internal/kfstack"
+def test_upstream_repositories_without_a_chart_mirror(synth_minimal):
+    mirror = "https://charts.mirror.internal/kfstack"
+    stack = synth_minimal(ceph(sources={"mirror_url": mirror}))  # a chart mirror, no image registry
+    for name in ("rook-ceph", "rook-ceph-cluster", "ceph-csi-drivers"):
+        assert release(stack, name)["repository"] == mirror
     values = release_values(stack, "rook-ceph")
     assert "image" not in values and "imagePullSecrets" not in values
     assert "cephImage" not in release_values(stack, "rook-ceph-cluster")
 
 
-def test_namespace_is_privileged(synth_env):
-    (ns,) = [n for n in resources(synth_env("prod"), "kubernetes_namespace_v1").values()
+def test_namespace_is_privileged(synth_minimal):
+    (ns,) = [n for n in resources(synth_minimal(ceph()), "kubernetes_namespace_v1").values()
              if n["metadata"]["name"] == "rook-ceph"]
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
 
 
-def test_operator_values(synth_env):
-    values = release_values(synth_env("prod"), "rook-ceph")
+def test_operator_values(synth_minimal):
+    values = release_values(synth_minimal(ceph()), "rook-ceph")
     assert values["crds"] == {"enabled": True}
     assert values["csi"]["installCsiOperator"] is True
     assert values["priorityClassName"] == "kfstack-platform"
 
 
-def test_prod_cluster_mons_mgrs_and_explicit_devices(synth_env):
-    spec = release_values(synth_env("prod"), "rook-ceph-cluster")["cephClusterSpec"]
+def test_prod_cluster_mons_mgrs_and_explicit_devices(synth_minimal):
+    spec = release_values(synth_minimal(ceph(PROD_CEPH)), "rook-ceph-cluster")["cephClusterSpec"]
     assert spec["mon"] == {"count": 3, "allowMultiplePerNode": False}
     assert spec["mgr"] == {"count": 2, "allowMultiplePerNode": False}
     assert spec["dataDirHostPath"] == "/var/lib/rook"
@@ -95,8 +116,8 @@ def test_prod_cluster_mons_mgrs_and_explicit_devices(synth_env):
     ]}
 
 
-def test_block_pool_is_the_default_storage_class(synth_env):
-    values = release_values(synth_env("prod"), "rook-ceph-cluster")
+def test_block_pool_is_the_default_storage_class(synth_minimal):
+    values = release_values(synth_minimal(ceph(PROD_CEPH)), "rook-ceph-cluster")
     (pool,) = values["cephBlockPools"]
     assert pool["name"] == "ceph-blockpool"
     assert pool["spec"] == {"failureDomain": "host", "replicated": {"size": 3}}
@@ -110,8 +131,21 @@ def test_block_pool_is_the_default_storage_class(synth_env):
     assert values["toolbox"] == {"enabled": False}
 
 
-def test_csi_drivers_follow_rooks_compatible_values(synth_env):
-    values = release_values(synth_env("staging"), "ceph-csi-drivers")
+GPU_POOLS = {"node_pools": [
+    {"name": "system", "count": 3},
+    {"name": "gpu-a100", "kind": "gpu", "count": 1,
+     "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}],
+     "gpu": {"product": "NVIDIA-A100-SXM4-80GB", "per_node": 8, "sharing": "exclusive"}},
+    {"name": "storage", "count": 3, "labels": {"node-role.kubernetes.io/storage": ""}},
+    {"name": "gpu-t4-shared", "kind": "gpu", "count": 2,
+     "taints": [{"key": "nvidia.com/gpu", "value": "shared", "effect": "NoSchedule"}],
+     "gpu": {"product": "Tesla-T4", "per_node": 1, "sharing": "time-slicing", "time_slicing_replicas": 4}},
+]}
+"""Two tainted GPU pools (taint values present and shared) and an untainted storage pool (staging's shape)."""
+
+
+def test_csi_drivers_follow_rooks_compatible_values(synth_minimal):
+    values = release_values(synth_minimal(ceph(**GPU_POOLS)), "ceph-csi-drivers")
     assert values["operatorConfig"]["namespace"] == "rook-ceph"
     defaults = values["operatorConfig"]["driverSpecDefaults"]
     assert defaults["imageSet"] == {"name": IMAGE_SET_CONFIG_MAP}
@@ -133,8 +167,8 @@ def test_csi_drivers_follow_rooks_compatible_values(synth_env):
     }
 
 
-def test_mirror_rewrites_ceph_rook_and_csi_images(synth_env):
-    stack = synth_env("prod")
+def test_mirror_rewrites_ceph_rook_and_csi_images(synth_minimal):
+    stack = synth_minimal(ceph(**SITE))
     operator = release_values(stack, "rook-ceph")
     for path, upstream in OPERATOR_IMAGES.items():
         assert _get(operator, path)["repository"] == "registry.internal/" + upstream.split("/", 1)[1], path
@@ -149,10 +183,9 @@ def test_mirror_rewrites_ceph_rook_and_csi_images(synth_env):
     assert release_values(stack, "ceph-csi-drivers")["imagePullSecrets"] == [{"name": "registry-internal"}]
 
 
-def test_cephfs_and_object_store_when_enabled(synth_config):
-    stack = synth_config({"components": {"ceph": {"filesystem": {"enabled": True},
-                                                  "object_store": {"enabled": True, "gateway_instances": 2}}}},
-                         base_env="staging")
+def test_cephfs_and_object_store_when_enabled(synth_minimal):
+    stack = synth_minimal(ceph({"filesystem": {"enabled": True},
+                                "object_store": {"enabled": True, "gateway_instances": 2}}))
     values = release_values(stack, "rook-ceph-cluster")
     (fs,) = values["cephFileSystems"]
     assert fs["name"] == "ceph-filesystem"
@@ -167,21 +200,20 @@ def test_cephfs_and_object_store_when_enabled(synth_config):
 
 
 # --- configuration errors and production guardrails name the file and key path --------------------
+# The minimal environment as files: base.yaml, and <name>.yaml with the tier and the Ceph settings.
 
-def _env_dir(tmp_path: Path, name: str, data: dict) -> Path:
-    env_dir = tmp_path / "environments"
-    env_dir.mkdir()
-    shutil.copy(ROOT / "environments" / "base.yaml", env_dir / "base.yaml")
-    (env_dir / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    return env_dir
+TIERS = {"staging": ({"tier": "staging"}, {"enabled": True, "nodes": NODES}),
+         "prod": (production(), PROD_CEPH)}
+"""Per file name: its overrides (a staging tier; a production one that passes every other guardrail) and Ceph."""
 
 
-def _errors(tmp_path: Path, name: str, ceph: dict) -> str:
-    data = yaml.safe_load((ROOT / "environments" / f"{name}.yaml").read_text())
-    data["components"]["ceph"] = {**data["components"]["ceph"], **ceph}
-    with pytest.raises(ConfigError) as err:
-        load_environment(_env_dir(tmp_path, name, data), name)
-    return str(err.value)
+def _env(name: str, ceph: dict) -> dict:
+    tier, settings = TIERS[name]
+    return deep_merge(tier, {"components": {"ceph": {**settings, **ceph}}})
+
+
+def _errors(tmp_path, lock, name: str, ceph: dict) -> str:
+    return str(config_error(tmp_path, lock, _env(name, ceph), name=name))
 
 
 @pytest.mark.parametrize(("ceph", "where", "message"), [
@@ -195,48 +227,49 @@ def _errors(tmp_path: Path, name: str, ceph: dict) -> str:
     ({"block_pool": {"replicas": 3, "failure_domain": "datacenter"}},
      "components.ceph.block_pool.failure_domain", ""),
 ])
-def test_invalid_ceph_settings_in_any_tier(tmp_path, ceph, where, message):
-    text = _errors(tmp_path, "staging", ceph)
+def test_invalid_ceph_settings_in_any_tier(tmp_path, lock, ceph, where, message):
+    text = _errors(tmp_path, lock, "staging", ceph)
     assert "environments/staging.yaml" in text and where in text and message in text
 
 
-def test_prod_rejects_use_all_devices(tmp_path):
-    text = _errors(tmp_path, "prod", {"use_all_devices": True})
+def test_prod_rejects_use_all_devices(tmp_path, lock):
+    text = _errors(tmp_path, lock, "prod", {"use_all_devices": True})
     assert "environments/prod.yaml" in text
     assert "components.ceph.use_all_devices: guardrail: production must not hand Ceph every empty disk" in text
 
 
-def test_prod_rejects_nodes_without_devices(tmp_path):
-    text = _errors(tmp_path, "prod", {"use_all_devices": True, "nodes": [
+def test_prod_rejects_nodes_without_devices(tmp_path, lock):
+    text = _errors(tmp_path, lock, "prod", {"use_all_devices": True, "nodes": [
         {"name": "a"}, {"name": "b", "devices": ["sdb"]}, {"name": "c", "devices": ["sdb"]}]})
     assert "environments/prod.yaml" in text
     assert "components.ceph.nodes[0].devices: guardrail: storage node 'a' lists no devices" in text
 
 
-def test_prod_rejects_fewer_than_three_storage_nodes(tmp_path):
-    text = _errors(tmp_path, "prod", {"nodes": [{"name": "a", "devices": ["sdb"]}, {"name": "b", "devices": ["sdb"]}],
-                                      "block_pool": {"replicas": 2}})
+def test_prod_rejects_fewer_than_three_storage_nodes(tmp_path, lock):
+    text = _errors(tmp_path, lock, "prod", {"nodes": [{"name": "a", "devices": ["sdb"]},
+                                                      {"name": "b", "devices": ["sdb"]}],
+                                            "block_pool": {"replicas": 2}})
     assert "environments/prod.yaml" in text
     assert "components.ceph.nodes: guardrail: production needs >= 3 storage nodes" in text
     assert "components.ceph.block_pool.replicas: guardrail: production needs pool replication >= 3, got 2" in text
 
 
-def test_prod_rejects_low_replication_of_optional_pools_and_single_mon(tmp_path):
-    text = _errors(tmp_path, "prod", {"mon_count": 1, "filesystem": {"enabled": True, "replicas": 2},
-                                      "object_store": {"enabled": True, "replicas": 1}})
+def test_prod_rejects_low_replication_of_optional_pools_and_single_mon(tmp_path, lock):
+    text = _errors(tmp_path, lock, "prod", {"mon_count": 1, "filesystem": {"enabled": True, "replicas": 2},
+                                            "object_store": {"enabled": True, "replicas": 1}})
     assert "components.ceph.mon_count: guardrail: production needs >= 3 Ceph monitors" in text
     assert "components.ceph.filesystem.replicas: guardrail" in text
     assert "components.ceph.object_store.replicas: guardrail" in text
 
 
-def test_staging_is_not_held_to_production_guardrails(tmp_path):
-    data = yaml.safe_load((ROOT / "environments" / "staging.yaml").read_text())
-    data["components"]["ceph"]["use_all_devices"] = True
-    env = load_environment(_env_dir(tmp_path, "staging", data), "staging")
+def test_staging_is_not_held_to_production_guardrails(tmp_path, lock):
+    env_dir = write_minimal_env(tmp_path / "environments", lock, "staging", _env("staging", {"use_all_devices": True}))
+    env = load_environment(env_dir, "staging")
     assert env.components.ceph.use_all_devices is True
 
 
 def test_real_prod_passes_the_guardrails(real_envs):
+    """The shipped prod: Ceph on explicit disks of three nodes, the default StorageClass."""
     ceph = real_envs["prod"].components.ceph
     assert ceph.enabled and not ceph.use_all_devices and len(ceph.nodes) == 3
     assert env_dict(base_env="prod")["storage"]["default_class"] == "ceph-block"
