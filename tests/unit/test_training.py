@@ -245,9 +245,11 @@ def test_installs_follow_the_operator_flags():
     assert [i.key for i in v1_only.installs()] == ["training_operator"]
 
 
-def test_prod_runs_both_operators_for_the_seed_pytorch_job(synth_env):
-    """Checks the shipped prod.yaml: the seed's PyTorchJob (kubeflow.org/v1) needs Training Operator v1 there."""
+def test_prod_runs_both_operators_for_the_seed_pytorch_job(synth_env, real_envs):
+    """Checks the shipped prod.yaml: the seed's PyTorchJob (kubeflow.org/v1) needs Training Operator v1 there,
+    from prod's own chart mirror at prod's release of it."""
+    prod = real_envs["prod"]
     names = _names(synth_env("prod"))
     assert {"kubeflow-trainer", "kfstack-training-runtimes", *V1_PARTS} <= names
     first = release(synth_env("prod"), V1_PARTS[0])
-    assert (first["repository"], first["version"]) == ("oci://registry.internal/charts", "1.9.2")
+    assert (first["repository"], first["version"]) == (prod.sources.mirror_url, prod.release.versions.training_operator)
