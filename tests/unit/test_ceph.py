@@ -12,7 +12,7 @@ from kfstack.config import load_environment
 from kfstack.config.loader import deep_merge
 from kfstack.constructs.ceph.construct import IMAGE_SET_CONFIG_MAP, OPERATOR_IMAGES
 from tests.conftest import ROOT, config_error, env_dict, release, release_address, release_values, resources
-from tests.fixtures.envs import enable, minimal_env, production, write_minimal_env
+from tests.fixtures.envs import PRODUCTION, enable, minimal_env, write_minimal_env
 
 CEPH_RELEASES = ("rook-ceph", "ceph-csi-drivers", "rook-ceph-cluster")
 NODES = [{"name": f"storage-{i}", "devices": ["sdb"]} for i in (1, 2, 3)]
@@ -203,7 +203,7 @@ def test_cephfs_and_object_store_when_enabled(synth_minimal):
 # The minimal environment as files: base.yaml, and <name>.yaml with the tier and the Ceph settings.
 
 TIERS = {"staging": ({"tier": "staging"}, {"enabled": True, "nodes": NODES}),
-         "prod": (production(), PROD_CEPH)}
+         "prod": (PRODUCTION, PROD_CEPH)}
 """Per file name: its overrides (a staging tier; a production one that passes every other guardrail) and Ceph."""
 
 

@@ -14,7 +14,7 @@ from kfstack.constructs.gpu_operator.construct import (
     DEVICE_PLUGIN_CONFIG_MAP, IMAGE_REPOSITORIES, MIG_CONFIG_MAP, NO_SHARING_CONFIG, PULL_SECRET_KEYS,
 )
 from tests.conftest import config_error, release, release_values, resources
-from tests.fixtures.envs import enable, minimal_env, production
+from tests.fixtures.envs import PRODUCTION, enable, minimal_env
 
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 PRESENT = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}
@@ -257,8 +257,8 @@ def test_pool_labels_cannot_override_the_operator_selectors(tmp_path, lock):
 
 
 def test_prod_rejects_an_exclusive_gpu_pool_without_taint(tmp_path, lock):
-    # production(): a tier production environment that passes every other guardrail
-    data = deep_merge(production(), {"node_pools": [dict(SYSTEM), dict(STORAGE), dict(A100)]})
+    # PRODUCTION: a tier production environment that passes every other guardrail
+    data = deep_merge(PRODUCTION, {"node_pools": [dict(SYSTEM), dict(STORAGE), dict(A100)]})
     gpu_index = next(i for i, p in enumerate(data["node_pools"]) if p.get("kind") == "gpu")
     data["node_pools"][gpu_index].pop("taints")
     text = _error_text(tmp_path, lock, data, name="prod")

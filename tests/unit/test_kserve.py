@@ -1,31 +1,24 @@
-"""KServe (kserve-crd → kserve), Knative mode (operator + KnativeServing), typed wiring, config errors."""
+"""KServe (kserve-crd → kserve), Knative mode (operator + KnativeServing), typed wiring, config errors.
+
+Stacks are minimal environments built in the test (tests/fixtures/envs.py); one test checks the shipped files."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from kfstack.config import ConfigError
-from kfstack.config.loader import load_environment
 from kfstack.constructs.kserve.settings import KServeSettings
 from kfstack.sources.charts import ChartResolver
 from kfstack.sources.lock import load_lock
 from tests.conftest import ROOT, depends_on, release, release_address, release_values, resources
+from tests.fixtures.envs import REGISTRY, enable, load_minimal, merged
 
-KNATIVE = {"components": {"kserve": {"mode": "knative"}}}
-
-
-def _off(*names: str) -> dict:
-    """Switch off other components that depend on what a test removes (only those this schema has)."""
-    from kfstack.config.environment import Components
-
-    return {n: {"enabled": False} for n in names if n in Components.model_fields}
-
-
-DEPENDENTS = ("pipelines", "katib", "auth", "dashboard")
+KSERVE = merged(enable("kserve"), {"release": {"versions": {"kserve": "0.16.0"}}})
+KNATIVE = merged(enable("kserve", kserve={"mode": "knative"}), {"release": {"versions": {"knative": "1.21.0"}}})
+WITH_STORE = merged(KSERVE, enable("object_store", object_store={"backend": "seaweedfs"}))
+"""KServe beside the object store (SeaweedFS): its S3 wiring."""
 
 
 def _names(stack: dict) -> set[str]:
@@ -45,11 +38,11 @@ def _upstream(name: str, app_version: str):
     return ChartResolver(load_lock(ROOT / "sources.lock"), mode="upstream").chart(name, app_version)
 
 
-def test_upstream_charts_are_kserve_crd_then_kserve_from_ghcr(synth_env):
+def test_upstream_charts_are_kserve_crd_then_kserve_from_ghcr(synth_minimal):
     for name in ("kserve-crd", "kserve"):
         ref = _upstream(name, "0.16.0")
         assert (ref.name, ref.repository, ref.version) == (name, "oci://ghcr.io/kserve/charts", "v0.16.0")
-    stack = synth_env("dev")
+    stack = synth_minimal(KSERVE)
     for name in ("kserve-crd", "kserve"):
         rel = release(stack, name)
         assert (rel["chart"], rel["version"], rel["wait"]) == (name, "v0.16.0", True)
@@ -58,28 +51,30 @@ def test_upstream_charts_are_kserve_crd_then_kserve_from_ghcr(synth_env):
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod", "local"])
 def test_every_environment_runs_standard_mode_without_knative(synth_env, env):
+    """Checks the shipped environment files: on-prem, every one runs KServe in Standard (raw deployment) mode."""
     stack = synth_env(env)
     assert release_values(stack, "kserve")["kserve"]["controller"]["deploymentMode"] == "Standard"
     assert not {"knative-operator", "knative-serving"} & _names(stack)
 
 
-def test_mirror_mode_reads_charts_from_the_mirror(synth_env):
+def test_mirror_mode_reads_charts_from_the_mirror(synth_minimal):
+    stack = synth_minimal(merged(KSERVE, {"sources": {"mode": "mirror", "mirror_url": "oci://registry.internal/charts"}}))
     for name in ("kserve-crd", "kserve"):
-        rel = release(synth_env("prod"), name)
+        rel = release(stack, name)
         assert (rel["repository"], rel["version"]) == ("oci://registry.internal/charts", "v0.16.0")
 
 
-def test_kserve_installs_into_the_shared_kubeflow_namespace(synth_env):
-    stack = synth_env("dev")
+def test_kserve_installs_into_the_shared_kubeflow_namespace(synth_minimal):
+    stack = synth_minimal(KSERVE)
     rel = release(stack, "kserve")
     assert rel["namespace"].startswith("${kubernetes_namespace_v1.ClusterBaseline_Namespace-kubeflow")
     assert not any("KServe_Namespace" in rid for rid in resources(stack, "kubernetes_namespace_v1"))
 
 
-def test_knative_mode_installs_operator_then_knative_serving_then_kserve(synth_config):
+def test_knative_mode_installs_operator_then_knative_serving_then_kserve(synth_minimal):
     ref = _upstream("knative-operator", "1.21.0")
     assert (ref.repository, ref.version) == ("https://knative.github.io/operator", "v1.21.0")
-    stack = synth_config(KNATIVE)
+    stack = synth_minimal(KNATIVE)
     op = release(stack, "knative-operator")
     assert (op["chart"], op["version"]) == ("knative-operator", "v1.21.0")
     assert release_address(stack, "knative-operator") in depends_on(stack, "knative-serving")
@@ -88,8 +83,8 @@ def test_knative_mode_installs_operator_then_knative_serving_then_kserve(synth_c
     assert release_values(stack, "kserve")["kserve"]["controller"]["deploymentMode"] == "Knative"
 
 
-def test_knative_serving_routes_local_traffic_to_the_cluster_local_gateway(synth_config):
-    stack = synth_config(KNATIVE)
+def test_knative_serving_routes_local_traffic_to_the_cluster_local_gateway(synth_minimal):
+    stack = synth_minimal(KNATIVE)
     (ks,) = release_values(stack, "knative-serving")["manifests"]
     assert (ks["apiVersion"], ks["kind"]) == ("operator.knative.dev/v1beta1", "KnativeServing")
     assert ks["metadata"]["namespace"] == "knative-serving"
@@ -110,8 +105,9 @@ def test_knative_serving_routes_local_traffic_to_the_cluster_local_gateway(synth
 
 # --- typed wiring ----------------------------------------------------------------------------
 
-def test_gateways_come_from_the_istio_construct(synth_config):
-    gw = release_values(synth_config({"components": {"istio": {"namespace": "mesh"}}}), "kserve")
+def test_gateways_come_from_the_istio_construct(synth_minimal):
+    gw = release_values(synth_minimal(enable("kserve", istio={"namespace": "mesh"},
+                                             kserve={"ingress_domain": "example.com"})), "kserve")
     gateway = gw["kserve"]["controller"]["gateway"]
     assert gateway["ingressGateway"] == {"gateway": "kubeflow/kubeflow-gateway", "className": "istio"}
     assert gateway["localGateway"] == {"gateway": "knative-serving/knative-local-gateway",
@@ -119,24 +115,25 @@ def test_gateways_come_from_the_istio_construct(synth_config):
     assert gateway["domain"] == "example.com"
 
 
-def test_kserve_waits_for_cert_manager_istio_and_the_object_store(synth_env):
-    deps = depends_on(synth_env("staging"), "kserve")
+def test_kserve_waits_for_cert_manager_istio_and_the_object_store(synth_minimal):
+    deps = depends_on(synth_minimal(WITH_STORE), "kserve")
     for needle in ("KServe_Crds", "CertManager_Issuer", "Istio_IngressGateway", "Istio_ClusterLocalGateway",
                    "ObjectStore_Release", "KServe_S3Credentials"):
         assert any(needle in d for d in deps), needle
 
 
-def test_s3_defaults_follow_the_object_store_endpoint(synth_env, synth_config):
-    s3 = release_values(synth_env("dev"), "kserve")["kserve"]["storage"]["s3"]
+def test_s3_defaults_follow_the_object_store_endpoint(synth_minimal):
+    s3 = release_values(synth_minimal(WITH_STORE), "kserve")["kserve"]["storage"]["s3"]
     assert s3 == {"endpoint": "seaweedfs-s3.object-store.svc.cluster.local:8333", "useHttps": "0",
                   "verifySSL": "0", "region": "us-east-1", "useVirtualBucket": "false"}
-    minio = release_values(synth_config({"components": {"object_store": {"backend": "minio"}}}), "kserve")
+    minio = release_values(synth_minimal(merged(WITH_STORE, {"components": {"object_store": {"backend": "minio"}}})),
+                           "kserve")
     assert minio["kserve"]["storage"]["s3"]["endpoint"] == "minio.object-store.svc.cluster.local:9000"
 
 
-@pytest.mark.parametrize("env", ["dev", "prod"])
-def test_s3_secret_copies_the_store_keys_by_reference(synth_env, env):
-    stack = synth_env(env)
+@pytest.mark.parametrize("overrides", [{}, REGISTRY], ids=["upstream-images", "registry-mirror"])
+def test_s3_secret_copies_the_store_keys_by_reference(synth_minimal, overrides):
+    stack = synth_minimal(merged(WITH_STORE, overrides))
     _, secret = _s3_secret(stack)
     data = secret["data"]
     assert set(data) == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
@@ -149,15 +146,15 @@ def test_s3_secret_copies_the_store_keys_by_reference(synth_env, env):
     assert "AWS_" not in release(stack, "kserve")["values"][0].split("storage:")[0]  # no keys in values
 
 
-def test_without_object_store_no_s3_wiring(synth_config):
-    stack = synth_config({"components": {"object_store": {"enabled": False}, **_off(*DEPENDENTS)}})
+def test_without_object_store_no_s3_wiring(synth_minimal):
+    stack = synth_minimal(merged(WITH_STORE, {"components": {"object_store": {"enabled": False}}}))
     assert "storage" not in release_values(stack, "kserve")["kserve"]
     assert not [s for s in resources(stack, "kubernetes_secret_v1").values()
                 if s["metadata"]["name"] == "kserve-s3-credentials"]
 
 
-def test_prod_rewrites_every_image_to_the_mirror(synth_env):
-    values = release_values(synth_env("prod"), "kserve")["kserve"]
+def test_registry_mirror_rewrites_every_image(synth_minimal):
+    values = release_values(synth_minimal(merged(WITH_STORE, REGISTRY)), "kserve")["kserve"]
     images = [values["controller"]["image"], values["controller"]["rbacProxyImage"], values["agent"]["image"],
               values["router"]["image"], values["storage"]["image"],
               values["localmodel"]["controller"]["image"], values["localmodel"]["agent"]["image"],
@@ -172,13 +169,13 @@ def test_prod_rewrites_every_image_to_the_mirror(synth_env):
     assert values["router"]["imagePullSecrets"] == '["registry-internal"]'
 
 
-def test_dev_keeps_upstream_images(synth_env):
-    values = release_values(synth_env("dev"), "kserve")["kserve"]
+def test_without_a_registry_mirror_upstream_images(synth_minimal):
+    values = release_values(synth_minimal(WITH_STORE), "kserve")["kserve"]
     assert set(values["controller"]) == {"deploymentMode", "gateway"}
 
 
-def test_knative_mirror_images(synth_config):
-    stack = synth_config(KNATIVE, base_env="prod")
+def test_knative_mirror_images(synth_minimal):
+    stack = synth_minimal(merged(KNATIVE, REGISTRY))
     op = release_values(stack, "knative-operator")["knative_operator"]
     assert op["knative_operator"] == {"image": "registry.internal/knative-releases/knative.dev/operator/cmd/operator",
                                       "tag": "v1.21.0"}
@@ -189,34 +186,30 @@ def test_knative_mirror_images(synth_config):
     assert reg["imagePullSecrets"] == [{"name": "registry-internal"}]
 
 
-def test_disabled_kserve_installs_nothing(synth_config):
-    stack = synth_config({"components": {"kserve": {"enabled": False}}})
+def test_disabled_kserve_installs_nothing(synth_minimal):
+    stack = synth_minimal(merged(WITH_STORE, {"components": {"kserve": {"enabled": False}}}))
     assert not {"kserve", "kserve-crd"} & _names(stack)
+    assert "seaweedfs" in _names(stack)
 
 
 # --- config errors ---------------------------------------------------------------------------
 
-def _load_error(tmp_path: Path, overrides: dict) -> ConfigError:
-    env_dir = tmp_path / "environments"
-    env_dir.mkdir()
-    shutil.copy(ROOT / "environments" / "base.yaml", env_dir / "base.yaml")
-    data = yaml.safe_load((ROOT / "environments" / "dev.yaml").read_text())
-    data.setdefault("components", {}).update(overrides)
-    (env_dir / "broken.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+def _load_error(tmp_path: Path, lock, components: dict) -> ConfigError:
+    """Load a minimal environment whose base.yaml turns KServe on and whose broken.yaml sets ``components``."""
     with pytest.raises(ConfigError) as info:
-        load_environment(env_dir, "broken", display_root=tmp_path)
+        load_minimal(tmp_path, lock, enable("kserve"), {"components": components})
     return info.value
 
 
-def test_knative_mode_without_istio_is_a_config_error(tmp_path):
-    err = _load_error(tmp_path, {"istio": {"enabled": False}, **_off(*DEPENDENTS), "kserve": {"mode": "knative"}})
+def test_knative_mode_without_istio_is_a_config_error(tmp_path, lock):
+    err = _load_error(tmp_path, lock, {"istio": {"enabled": False}, "kserve": {"mode": "knative"}})
     (p,) = err.problems
     assert (p.file, p.path) == ("environments/base.yaml", ("components", "kserve", "enabled")) and p.line
     assert "Knative Serving's network layer is net-istio" in p.message and "components.istio.enabled: true" in p.message
 
 
-def test_kserve_without_cert_manager_is_a_config_error(tmp_path):
-    err = _load_error(tmp_path, {"cert_manager": {"enabled": False}, **_off(*DEPENDENTS)})
+def test_kserve_without_cert_manager_is_a_config_error(tmp_path, lock):
+    err = _load_error(tmp_path, lock, {"cert_manager": {"enabled": False}})
     (p,) = [p for p in err.problems if p.path == ("components", "kserve", "enabled")]
     assert "kserve is enabled but cert_manager is not" in p.message
 
@@ -228,12 +221,12 @@ def test_knative_is_installed_only_in_knative_mode():
     assert knative.knative_serving is knative.knative and KServeSettings().knative_serving is None
 
 
-def test_unknown_mode_names_the_key(tmp_path):
-    err = _load_error(tmp_path, {"kserve": {"mode": "serverless"}})
+def test_unknown_mode_names_the_key(tmp_path, lock):
+    err = _load_error(tmp_path, lock, {"kserve": {"mode": "serverless"}})
     (p,) = err.problems
     assert p.path == ("components", "kserve", "mode") and p.file == "environments/broken.yaml"
 
 
-def test_standard_mode_ignores_knative_settings(synth_config):
-    stack = synth_config({"components": {"kserve": {"knative": {"high_availability_replicas": 3}}}})
+def test_standard_mode_ignores_knative_settings(synth_minimal):
+    stack = synth_minimal(enable("kserve", kserve={"mode": "standard", "knative": {"high_availability_replicas": 3}}))
     assert "knative-operator" not in _names(stack)

@@ -1,8 +1,9 @@
-"""MySQL: operator → InnoDB Cluster → bootstrap Job, per environment; users; guardrails."""
+"""MySQL: operator → InnoDB Cluster → bootstrap Job, single and HA; users; guardrails.
+
+Every stack is a minimal environment built in the test (tests/fixtures/envs.py), not a shipped file."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,16 +12,19 @@ from pydantic import ValidationError
 
 from kfstack.config import ConfigError
 from kfstack.config.errors import format_path
-from kfstack.config.loader import load_environment
 from kfstack.constructs.mysql.settings import MySqlSettings
 from tests.conftest import ROOT, depends_on, release, release_address, release_values, resources
+from tests.fixtures.envs import CEPH, PRODUCTION, REGISTRY, enable, load_minimal, merged
 from tests.unit.test_object_store import _build
 
-REPO = "https://charts.dev.internal/kfstack"  # dev reads the chart mirror (pin: https://mysql.github.io/mysql-operator/)
+REPO = "https://charts.fixture.internal/kfstack"  # the minimal environment's chart mirror (pin: https://mysql.github.io/mysql-operator/)
+MYSQL = merged(enable("mysql"), {"release": {"versions": {"mysql_operator": "9.5.0"}}})
+SINGLE = {"server_instances": 1, "router_instances": 1}
+HA = {"server_instances": 3, "router_instances": 2, "backup": {"enabled": True, "schedule": "0 2 * * *"}}
 
 
-def test_charts_and_versions_from_the_release_block(synth_env):
-    dev = synth_env("dev")
+def test_charts_and_versions_from_the_release_block(synth_minimal):
+    dev = synth_minimal(MYSQL)
     for name, chart in (("mysql-operator", "mysql-operator"), ("mysql", "mysql-innodbcluster")):
         rel = release(dev, name)
         assert (rel["chart"], rel["repository"], rel["version"]) == (chart, REPO, "2.2.6")
@@ -28,20 +32,22 @@ def test_charts_and_versions_from_the_release_block(synth_env):
     assert release(dev, "mysql-bootstrap")["chart"].startswith("assets/")
 
 
-def test_dev_is_one_server_without_backups(synth_env):
-    v = release_values(synth_env("dev"), "mysql")
+def test_one_server_without_backups(synth_minimal):
+    stack = synth_minimal(merged(enable("mysql", mysql={**SINGLE, "size_gib": 20}),
+                                 {"storage": {"default_class": "local-path"}}))
+    v = release_values(stack, "mysql")
     assert (v["serverInstances"], v["routerInstances"]) == (1, 1)
     assert v["datadirVolumeClaimTemplate"] == {"storageClassName": "local-path", "accessModes": "ReadWriteOnce",
                                                "resources": {"requests": {"storage": "20Gi"}}}
     assert "backupProfiles" not in v and "backupSchedules" not in v
-    assert not resources(synth_env("dev"), "kubernetes_persistent_volume_claim_v1")
+    assert not resources(stack, "kubernetes_persistent_volume_claim_v1")
 
 
-@pytest.mark.parametrize("name", ["staging", "prod"])
-def test_prod_is_ha_on_ceph_with_scheduled_backups(synth_env, name):
-    stack = synth_env(name)
+@pytest.mark.parametrize("routers", [2, 3])
+def test_ha_on_ceph_with_scheduled_backups(synth_minimal, routers):
+    stack = synth_minimal(merged(enable("mysql", mysql={**HA, "router_instances": routers}), CEPH))
     v = release_values(stack, "mysql")
-    assert v["serverInstances"] == 3 and v["routerInstances"] >= 2
+    assert v["serverInstances"] == 3 and v["routerInstances"] == routers
     assert v["datadirVolumeClaimTemplate"]["storageClassName"] == "ceph-block"
     (profile,) = v["backupProfiles"]
     (schedule,) = v["backupSchedules"]
@@ -54,8 +60,8 @@ def test_prod_is_ha_on_ceph_with_scheduled_backups(synth_env, name):
         in depends_on(stack, "mysql")
 
 
-def test_install_order_operator_cluster_bootstrap(synth_env):
-    prod = synth_env("prod")
+def test_install_order_operator_cluster_bootstrap(synth_minimal):
+    prod = synth_minimal(merged(MYSQL, CEPH))
     assert release_address(prod, "rook-ceph-cluster") in depends_on(prod, "mysql-operator")
     assert release_address(prod, "mysql-operator") in depends_on(prod, "mysql")
     boot = depends_on(prod, "mysql-bootstrap")
@@ -63,16 +69,16 @@ def test_install_order_operator_cluster_bootstrap(synth_env):
     assert sum(d.startswith("kubernetes_secret_v1.MySql_User-") for d in boot) == 2
 
 
-def test_root_password_is_a_sensitive_reference(synth_env):
-    rel = release(synth_env("prod"), "mysql")
+def test_root_password_is_a_sensitive_reference(synth_minimal):
+    rel = release(synth_minimal(MYSQL), "mysql")
     (entry,) = rel["set_sensitive"]
     assert entry["name"] == "credentials.root.password"
     assert entry["value"].startswith("${random_password.MySql_RootPassword") and entry["value"].endswith(".result}")
     assert "password" not in yaml.safe_load(rel["values"][0])["credentials"]["root"]
 
 
-def test_bootstrap_creates_pipelines_and_katib_databases(synth_env):
-    v = release_values(synth_env("dev"), "mysql-bootstrap")
+def test_bootstrap_creates_pipelines_and_katib_databases(synth_minimal):
+    v = release_values(synth_minimal(MYSQL), "mysql-bootstrap")  # the default users
     assert v["mysql"] == {"host": "mysql.mysql.svc.cluster.local", "port": 3306}
     assert v["rootSecret"]["name"] == "mysql-cluster-secret"
     users = {u["name"]: u for u in v["users"]}
@@ -82,16 +88,16 @@ def test_bootstrap_creates_pipelines_and_katib_databases(synth_env):
     assert v["image"] == "container-registry.oracle.com/mysql/community-server:9.5.0"
 
 
-def test_user_secrets_hold_generated_passwords(synth_env):
-    secrets = {s["metadata"]["name"]: s for s in resources(synth_env("dev"), "kubernetes_secret_v1").values()}
+def test_user_secrets_hold_generated_passwords(synth_minimal):
+    secrets = {s["metadata"]["name"]: s for s in resources(synth_minimal(MYSQL), "kubernetes_secret_v1").values()}
     for user in ("kfp", "katib"):
         data = secrets[f"mysql-user-{user}"]["data"]
         assert data["username"] == user
         assert data["password"].startswith("${random_password.MySql_User-") and data["password"].endswith(".result}")
 
 
-def test_mirror_rewrites_operator_server_and_job_images(synth_env):
-    prod = synth_env("prod")
+def test_mirror_rewrites_operator_server_and_job_images(synth_minimal):
+    prod = synth_minimal(merged(MYSQL, REGISTRY))
     op = release_values(prod, "mysql-operator")
     assert op["image"]["registry"] == "registry.internal" and op["image"]["repository"] == "mysql"
     assert op["envs"] == {"imagesDefaultRegistry": "registry.internal", "imagesDefaultRepository": "mysql"}
@@ -100,18 +106,17 @@ def test_mirror_rewrites_operator_server_and_job_images(synth_env):
     boot = release_values(prod, "mysql-bootstrap")
     assert boot["image"] == "registry.internal/mysql/community-server:9.5.0"
     assert boot["imagePullSecrets"] == [{"name": "registry-internal"}]
-    assert "envs" not in release_values(synth_env("dev"), "mysql-operator")
+    assert "envs" not in release_values(synth_minimal(MYSQL), "mysql-operator")  # no registry mirror
 
 
-def test_custom_users(synth_config):
-    stack = synth_config({"components": {"mysql": {"users": [{"name": "app_one", "databases": ["app"]}]},
-                                         "pipelines": {"enabled": False}, "katib": {"enabled": False}}})
+def test_custom_users(synth_minimal):
+    stack = synth_minimal(enable("mysql", mysql={"users": [{"name": "app_one", "databases": ["app"]}]}))
     (user,) = release_values(stack, "mysql-bootstrap")["users"]
     assert user == {"name": "app_one", "databases": ["app"], "secretName": "mysql-user-app-one", "passwordKey": "password"}
 
 
 def test_endpoint_is_a_typed_output():
-    stack = _build({})
+    stack = _build(enable("mysql"))  # the default users
     ep = stack.mysql.endpoint
     assert (ep.host, ep.port) == ("mysql.mysql.svc.cluster.local", 3306)
     assert set(ep.users) == {"kfp", "katib"}
@@ -122,10 +127,10 @@ def test_endpoint_is_a_typed_output():
     assert ep.ready == (stack.mysql.bootstrap.resource,)
 
 
-def test_disabled_mysql_installs_nothing(synth_config):
-    stack = synth_config({"components": {"mysql": {"enabled": False}, "pipelines": {"enabled": False},
-                                         "katib": {"enabled": False}}})  # both need MySQL
+def test_disabled_mysql_installs_nothing(synth_minimal):
+    stack = synth_minimal(enable("object_store", mysql={"enabled": False}))  # Pipelines and Katib need MySQL: off
     names = {r["name"] for r in resources(stack, "helm_release").values()}
+    assert "seaweedfs" in names
     assert not names & {"mysql-operator", "mysql", "mysql-bootstrap"}
 
 
@@ -151,39 +156,31 @@ def test_a_database_belongs_to_one_user():
 
 # --- production guardrails ---------------------------------------------------------------------
 
-def _prod_problems(tmp_path: Path, mysql: dict) -> tuple[ConfigError, dict[str, str]]:
-    env_dir = tmp_path / "environments"
-    env_dir.mkdir()
-    shutil.copy(ROOT / "environments" / "base.yaml", env_dir / "base.yaml")
-    data = yaml.safe_load((ROOT / "environments" / "prod.yaml").read_text())
-    data["components"]["mysql"] = mysql
-    (env_dir / "broken.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+def _prod_problems(tmp_path: Path, lock, mysql: dict) -> tuple[ConfigError, dict[str, str]]:
+    """A minimal production environment (base.yaml: single MySQL) whose broken.yaml sets ``components.mysql``."""
     with pytest.raises(ConfigError) as info:
-        load_environment(env_dir, "broken", display_root=tmp_path)
+        load_minimal(tmp_path, lock, merged(PRODUCTION, enable("mysql", mysql=SINGLE)),
+                     {"components": {"mysql": mysql}})
     err = info.value
     return err, {format_path(p.path): f"{p.file}: {p.message}" for p in err.problems}
 
 
-def test_prod_rejects_a_single_mysql_server(tmp_path):
-    err, msgs = _prod_problems(tmp_path, {"server_instances": 1, "router_instances": 2, "backup": {"enabled": True}})
+def test_prod_rejects_a_single_mysql_server(tmp_path, lock):
+    err, msgs = _prod_problems(tmp_path, lock, {"server_instances": 1, "router_instances": 2,
+                                                "backup": {"enabled": True}})
     assert list(msgs) == ["components.mysql.server_instances"]
     assert msgs["components.mysql.server_instances"].startswith("environments/broken.yaml: guardrail: production needs >= 3")
     assert "environments/broken.yaml" in str(err) and "components.mysql.server_instances" in str(err)
 
 
-def test_prod_rejects_one_router_and_no_backups(tmp_path):
-    _, msgs = _prod_problems(tmp_path, {"server_instances": 3})
+def test_prod_rejects_one_router_and_no_backups(tmp_path, lock):
+    _, msgs = _prod_problems(tmp_path, lock, {"server_instances": 3})
     assert set(msgs) == {"components.mysql.router_instances", "components.mysql.backup.enabled"}
 
 
-def test_base_yaml_default_is_named_when_prod_sets_nothing(tmp_path):
-    env_dir = tmp_path / "environments"
-    env_dir.mkdir()
-    shutil.copy(ROOT / "environments" / "base.yaml", env_dir / "base.yaml")
-    data = yaml.safe_load((ROOT / "environments" / "prod.yaml").read_text())
-    del data["components"]["mysql"]
-    (env_dir / "broken.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    with pytest.raises(ConfigError) as info:
-        load_environment(env_dir, "broken", display_root=tmp_path)
+def test_base_yaml_default_is_named_when_prod_sets_nothing(tmp_path, lock):
+    with pytest.raises(ConfigError) as info:  # base.yaml: a single MySQL server; broken.yaml: tier production only
+        load_minimal(tmp_path, lock, merged(PRODUCTION, enable("mysql", mysql=SINGLE), {"tier": "development"}),
+                     {"tier": "production"})
     by_path = {format_path(p.path): p for p in info.value.problems}
     assert by_path["components.mysql.server_instances"].file == "environments/base.yaml"

@@ -1,5 +1,7 @@
-"""Kubeflow Pipelines: parts from the mirror (dev/staging/prod), wiring to MySQL and the object store,
-install order; vendored mode with a stand-in base (tests/fixtures/kustomize/pipelines-standin)."""
+"""Kubeflow Pipelines: parts from the mirror (an https repository, an OCI registry), wiring to MySQL and the
+object store, install order; vendored mode with a stand-in base (tests/fixtures/kustomize/pipelines-standin).
+
+Every stack is a minimal environment built in the test (tests/fixtures/envs.py), not a shipped file."""
 
 from __future__ import annotations
 
@@ -19,13 +21,20 @@ from kfstack.config import ConfigError
 from kfstack.constructs.pipelines.construct import REPLACED
 from kfstack.sources.kustomization import tree_digest
 from kfstack.sources.lock import SourcesLock, load_lock
-from tests.conftest import ROOT, depends_on, release, release_address, resources
+from tests.conftest import ROOT, _synth_stack, depends_on, release, release_address, resources
+from tests.fixtures.envs import CEPH, enable, merged, minimal_env
 
 FIXTURES = ROOT / "tests" / "fixtures" / "kustomize"
-MIRRORS = {"dev": "https://charts.dev.internal/kfstack", "staging": "oci://registry.internal/charts",
-           "prod": "oci://registry.internal/charts"}
+MIRRORS = ("https://charts.fixture.internal/kfstack", "oci://registry.fixture.internal/charts")
+"""Chart mirrors of both kinds: an https chart repository and an OCI registry."""
+PIPELINES = enable("pipelines")
 PASSWORD_REF = re.compile(r"^\$\{random_password\.([A-Za-z0-9_-]+)\.result\}$")
 STANDIN_VERSION = "0.0.1-standin"
+
+
+def mirror(url: str) -> dict:
+    """Overrides: charts (and rendered kustomize parts) from the mirror at ``url``."""
+    return {"sources": {"mode": "mirror", "mirror_url": url}}
 
 
 def by_name(stack: dict, rtype: str, name: str) -> tuple[str, dict]:
@@ -35,23 +44,23 @@ def by_name(stack: dict, rtype: str, name: str) -> tuple[str, dict]:
     return found[0]
 
 
-@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
-def test_parts_from_the_mirror_crds_first(synth_env, env):
-    stack = synth_env(env)
+@pytest.mark.parametrize("url", MIRRORS)
+def test_parts_from_the_mirror_crds_first(synth_minimal, url):
+    stack = synth_minimal(merged(PIPELINES, mirror(url), {"release": {"versions": {"pipelines": "2.16.0"}}}))
     lock = load_lock(ROOT / "sources.lock")
     parts = [c.name for c in lock.base("pipelines", "2.16.0").charts]
     assert parts[0] == "pipelines-crds" and "pipelines" in parts
     for name in parts:
         rel = release(stack, name)
-        assert (rel["chart"], rel["repository"], rel["version"]) == (name, MIRRORS[env], "2.16.0")
+        assert (rel["chart"], rel["repository"], rel["version"]) == (name, url, "2.16.0")
         assert rel["namespace"] == "${kubernetes_namespace_v1.ClusterBaseline_Namespace-kubeflow_2C363C2A.metadata[0].name}"
     for earlier, later in zip(parts, parts[1:]):
         assert release_address(stack, earlier) in depends_on(stack, later)
 
 
-@pytest.mark.parametrize("env", ["dev", "prod"])
-def test_installed_after_istio_issuer_and_data_services(synth_env, env):
-    stack = synth_env(env)
+@pytest.mark.parametrize("overrides", [{}, CEPH], ids=["cluster-storage", "ceph"])
+def test_installed_after_istio_issuer_and_data_services(synth_minimal, overrides):
+    stack = synth_minimal(merged(PIPELINES, overrides))
     deps = depends_on(stack, "pipelines-crds")
     for upstream in ("istio-ingressgateway", "kubeflow-issuer", "mysql-bootstrap"):
         assert release_address(stack, upstream) in deps, upstream
@@ -65,8 +74,9 @@ def test_installed_after_istio_issuer_and_data_services(synth_env, env):
     assert wiring <= set(deps)
 
 
-def test_install_config_points_at_the_platform_mysql_and_bucket(synth_env):
-    stack = synth_env("prod")
+def test_install_config_points_at_the_platform_mysql_and_bucket(synth_minimal):
+    stack = synth_minimal(merged(PIPELINES, {"release": {"versions": {"pipelines": "2.16.0"}},
+                                             "components": {"object_store": {"buckets": ["mlpipeline"]}}}))
     _, cm = by_name(stack, "kubernetes_config_map_v1", "pipeline-install-config")
     data = cm["data"]
     assert (data["dbHost"], data["dbPort"]) == ("mysql.mysql.svc.cluster.local", "3306")
@@ -75,8 +85,9 @@ def test_install_config_points_at_the_platform_mysql_and_bucket(synth_env):
     assert data["bucketName"] == "mlpipeline" and data["appVersion"] == "2.16.0" and data["dbType"] == "mysql"
 
 
-def test_argo_artifact_repository_and_object_store_service(synth_env):
-    stack = synth_env("dev")
+def test_argo_artifact_repository_and_object_store_service(synth_minimal):
+    stack = synth_minimal(merged(PIPELINES, {"components": {"object_store": {"backend": "seaweedfs",
+                                                                             "buckets": ["mlpipeline"]}}}))
     _, cm = by_name(stack, "kubernetes_config_map_v1", "workflow-controller-configmap")
     repo = yaml.safe_load(cm["data"]["artifactRepository"])["s3"]
     assert repo["endpoint"] == "seaweedfs-s3.object-store.svc.cluster.local:8333"
@@ -88,16 +99,16 @@ def test_argo_artifact_repository_and_object_store_service(synth_env):
     assert svc["spec"] == {"type": "ExternalName", "external_name": "kubeflow-s3.object-store.svc.cluster.local"}
 
 
-@pytest.mark.parametrize("overrides, base_env, namespace", [
-    ({}, "dev", "object-store"),
-    ({"components": {"object_store": {"backend": "minio"}}}, "dev", "object-store"),
-    ({"components": {"object_store": {"backend": "ceph-rgw", "ceph_rgw": {"gateway_instances": 2}}}}, "prod",
+@pytest.mark.parametrize("overrides, namespace", [
+    ({"components": {"object_store": {"backend": "seaweedfs"}}}, "object-store"),
+    ({"components": {"object_store": {"backend": "minio"}}}, "object-store"),
+    (merged(CEPH, {"components": {"object_store": {"backend": "ceph-rgw", "ceph_rgw": {"gateway_instances": 2}}}}),
      "rook-ceph"),
-])
-def test_seaweedfs_external_name_targets_the_compat_service(synth_config, overrides, base_env, namespace):
+], ids=["seaweedfs", "minio", "ceph-rgw"])
+def test_seaweedfs_external_name_targets_the_compat_service(synth_minimal, overrides, namespace):
     """Kubeflow dials seaweedfs.kubeflow:9000/8333/8111; ExternalName cannot remap ports, so it points at the
     object store's kubeflow-s3 ClusterIP Service, which publishes those ports, and Pipelines waits for it."""
-    stack = synth_config(overrides, base_env=base_env)
+    stack = synth_minimal(merged(PIPELINES, overrides))
     _, svc = by_name(stack, "kubernetes_service_v1", "seaweedfs")
     assert svc["metadata"]["namespace"].startswith("${kubernetes_namespace_v1.ClusterBaseline_Namespace-kubeflow")
     assert svc["spec"] == {"type": "ExternalName", "external_name": f"kubeflow-s3.{namespace}.svc.cluster.local"}
@@ -107,17 +118,17 @@ def test_seaweedfs_external_name_targets_the_compat_service(synth_config, overri
     assert f"kubernetes_service_v1.{compat_id}" in depends_on(stack, "pipelines-crds")
 
 
-def test_minio_backend_changes_the_wiring_only(synth_config):
-    stack = synth_config({"components": {"object_store": {"backend": "minio"}}})
+def test_minio_backend_changes_the_wiring_only(synth_minimal):
+    stack = synth_minimal(merged(PIPELINES, {"components": {"object_store": {"backend": "minio"}}}))
     _, svc = by_name(stack, "kubernetes_service_v1", "seaweedfs")
     assert svc["spec"]["external_name"] == "kubeflow-s3.object-store.svc.cluster.local"
     _, cm = by_name(stack, "kubernetes_config_map_v1", "workflow-controller-configmap")
     assert yaml.safe_load(cm["data"]["artifactRepository"])["s3"]["endpoint"] == "minio.object-store.svc.cluster.local:9000"
 
 
-@pytest.mark.parametrize("env", ["dev", "prod"])
-def test_secrets_reference_random_passwords(synth_env, env):
-    stack = synth_env(env)
+@pytest.mark.parametrize("overrides", [{}, CEPH], ids=["cluster-storage", "ceph"])
+def test_secrets_reference_random_passwords(synth_minimal, overrides):
+    stack = synth_minimal(merged(PIPELINES, overrides))
     passwords = set(resources(stack, "random_password"))
     _, db = by_name(stack, "kubernetes_secret_v1", "mysql-secret")
     assert db["data"]["username"] == "kfp"
@@ -137,25 +148,26 @@ def test_lock_excludes_what_the_construct_replaces_and_the_bundled_data_services
             "PersistentVolumeClaim/kubeflow/mysql-pv-claim", "PersistentVolumeClaim/kubeflow/seaweedfs-pvc"} <= exclude
 
 
-def test_disabled_installs_nothing(synth_config):
-    stack = synth_config({"components": {"pipelines": {"enabled": False}}})
+def test_disabled_installs_nothing(synth_minimal):
+    # Everything Pipelines needs is on (MySQL, the object store), Pipelines itself off.
+    stack = synth_minimal(enable("pipelines", pipelines={"enabled": False}))
+    assert {"mysql", "seaweedfs"} <= {r["name"] for r in resources(stack, "helm_release").values()}
     names = {r["name"] for r in resources(stack, "helm_release").values()}
     assert not {"pipelines", "pipelines-crds"} & names
     assert "mysql-secret" not in {s["metadata"]["name"] for s in resources(stack, "kubernetes_secret_v1").values()}
 
 
 @pytest.mark.parametrize("off", ["mysql", "object_store", "cert_manager"])
-def test_needs_its_data_services(synth_config, off):
-    # The gateway's certificate needs cert-manager too: that is a second problem, at its own key.
+def test_needs_its_data_services(synth_minimal, off):
+    # No TLS at the minimal environment's gateway (whose certificate would need cert-manager too): one problem.
     with pytest.raises(ConfigError, match=f"pipelines is enabled but {off} is not") as info:
-        synth_config({"components": {off: {"enabled": False}, "katib": {"enabled": False},
-                                     "kserve": {"enabled": False}}})
-    assert ("components", "pipelines", "enabled") in [p.path for p in info.value.problems]
+        synth_minimal(enable("pipelines", **{off: {"enabled": False}}))
+    assert [p.path for p in info.value.problems] == [("components", "pipelines", "enabled")]
 
 
-def test_unknown_database_user_is_a_config_error(synth_config):
+def test_unknown_database_user_is_a_config_error(synth_minimal):
     with pytest.raises(ConfigError, match="components.pipelines.database_user 'nobody'") as info:
-        synth_config({"components": {"pipelines": {"database_user": "nobody"}}})
+        synth_minimal(enable("pipelines", pipelines={"database_user": "nobody"}))
     assert [p.path for p in info.value.problems] == [("components", "pipelines", "database_user")]
 
 
@@ -189,11 +201,16 @@ def standin_vendor(bases: dict[str, str]) -> Iterator[tuple[str, SourcesLock]]:
 
 
 def vendored_overrides(vendor_dir: str, only: str, **versions: str) -> dict:
-    """Vendored mode with only ``only`` of the kustomize apps on (the others need real vendored bases)."""
+    """Vendored mode with ``only`` on and no other kustomize app (the others need real vendored bases)."""
     off: dict = {name: {"enabled": False} for name in ("auth", "dashboard", "pipelines", "katib") if name != only}
     off["cluster_baseline"] = {"kubeflow_network_policies": False}   # upstream's base, not a stand-in
-    return {"sources": {"mode": "vendored", "vendor_dir": vendor_dir},
-            "release": {"versions": versions}, "components": off}
+    return merged(enable(only), {"sources": {"mode": "vendored", "vendor_dir": vendor_dir},
+                                 "release": {"versions": versions}, "components": off})
+
+
+def synth_vendored(lock: SourcesLock, overrides: dict) -> dict:
+    """Synthesize the minimal environment with ``overrides`` against ``lock`` (a stand-in vendor cache's)."""
+    return _synth_stack(minimal_env(lock, overrides), lock=lock)
 
 
 def template_kinds(chart_path: str) -> list[tuple[str, str]]:
@@ -205,9 +222,9 @@ def template_kinds(chart_path: str) -> list[tuple[str, str]]:
     return out
 
 
-def test_vendored_standin_renders_without_excluded_objects(synth_config):
+def test_vendored_standin_renders_without_excluded_objects():
     with standin_vendor({"pipelines": "pipelines-standin"}) as (vendor_dir, lock):
-        stack = synth_config(vendored_overrides(vendor_dir, "pipelines", pipelines=STANDIN_VERSION), lock=lock)
+        stack = synth_vendored(lock, vendored_overrides(vendor_dir, "pipelines", pipelines=STANDIN_VERSION))
         crds, main = release(stack, "pipelines-crds"), release(stack, "pipelines")
         assert crds["chart"].startswith("assets/") and "repository" not in crds
         assert release_address(stack, "pipelines-crds") in main["depends_on"]
