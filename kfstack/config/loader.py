@@ -186,7 +186,8 @@ _KEY_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "
 
 
 def _walk(node: yaml.Node, path: Loc, lines: dict[Loc, int], file: str) -> None:
-    lines[path] = node.start_mark.line + 1
+    # A mapping's key already recorded its own line: a block value (mapping, list) starts on the next one.
+    lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:

@@ -283,3 +283,14 @@ def test_mig_layout_beyond_seven_compute_slices_is_rejected(tmp_path):
     err = _error(tmp_path, yaml.safe_dump(data))
     (p,) = err.problems
     assert p.path == ("node_pools", 1, "gpu") and "need 13 compute slices per GPU; a GPU has 7" in p.message
+
+
+def test_a_key_whose_value_is_a_block_is_reported_on_the_keys_own_line(tmp_path):
+    """``fancy_thing:`` on line 3 with its mapping on line 4 is reported at line 3, like a scalar key."""
+    text = DEV.rstrip("\n") + "\n"
+    lines = text.count("\n")
+    err = _error(tmp_path, text.replace("components:\n", "components:\n  fancy_thing:\n    enabled: true\n", 1))
+    (p,) = err.problems
+    assert p.path == ("components", "fancy_thing")
+    key_line = [i for i, line in enumerate(text.splitlines(), 1) if line == "components:"][0] + 1
+    assert p.line == key_line and lines
