@@ -8,9 +8,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from pydantic import ValidationError
-
-from kfstack.constructs.cluster_baseline.settings import ClusterBaselineSettings, SharedNamespace
 from tests.conftest import ROOT, release, release_address, resources
 from tests.unit.test_auth import namespace_of
 
@@ -112,8 +109,15 @@ def test_kubeflow_namespace_policies_can_be_switched_off(synth_config):
     assert not [r for r in resources(stack, "helm_release").values() if r["name"] == "kubeflow-namespace"]
 
 
-def test_kubeflow_namespace_policies_need_the_kubeflow_namespace():
-    with pytest.raises(ValidationError, match="kubeflow_network_policies installs upstream's policies"):
-        ClusterBaselineSettings(shared_namespaces=[SharedNamespace(name="ml-shared")])
-    assert not ClusterBaselineSettings(shared_namespaces=[SharedNamespace(name="ml-shared")],
-                                       kubeflow_network_policies=False).kubeflow_network_policies
+def test_kubeflow_namespace_policies_need_the_kubeflow_namespace(lock):
+    """Reported with the other wiring problems (all at once), at the flag's own key path."""
+    from tests.fixtures.envs import minimal_env
+
+    shared = {"shared_namespaces": [{"name": "ml-shared"}]}
+    env = minimal_env(lock, {"components": {"istio": {"enabled": False}, "cluster_baseline": shared}})
+    problems = env.components.wiring_problems()
+    assert [loc for loc, _ in problems] == [("cluster_baseline", "kubeflow_network_policies")]
+    assert "installs upstream's policies of the namespace 'kubeflow'" in problems[0][1]
+    off = minimal_env(lock, {"components": {"istio": {"enabled": False},
+                                            "cluster_baseline": {**shared, "kubeflow_network_policies": False}}})
+    assert off.components.wiring_problems() == []

@@ -8,7 +8,8 @@ from typing import Annotated, ClassVar
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from kfstack.model import (
-    KUBEFLOW_LINE, ComponentSettings, DnsLabel, Installs, KeyPath, LabelKey, LabelValue, PodSecurityLevel, Settings,
+    KUBEFLOW_LINE, ComponentSettings, ComponentsView, DnsLabel, Installs, KeyPath, LabelKey, LabelValue,
+    PodSecurityLevel, Settings, WiringProblem,
 )
 
 """A Kubernetes label value (<= 63 chars, alphanumerics with ``-_.`` inside)."""
@@ -143,14 +144,6 @@ class ClusterBaselineSettings(ComponentSettings):
         "Default true.",
     )
 
-    @model_validator(mode="after")
-    def _policies_need_kubeflow_namespace(self) -> "ClusterBaselineSettings":
-        if self.kubeflow_network_policies and KUBEFLOW_NAMESPACE not in {ns.name for ns in self.shared_namespaces}:
-            raise ValueError(f"kubeflow_network_policies installs upstream's policies of the namespace "
-                             f"{KUBEFLOW_NAMESPACE!r} (their namespace is fixed upstream), which is not in "
-                             "shared_namespaces; add it or set kubeflow_network_policies: false")
-        return self
-
     def installs(self) -> tuple[Installs, ...]:
         """Upstream's kubeflow namespace policies with :attr:`kubeflow_network_policies`, else nothing."""
         return self.INSTALLS if self.kubeflow_network_policies else ()
@@ -158,3 +151,13 @@ class ClusterBaselineSettings(ComponentSettings):
     def creates_namespaces(self) -> dict[KeyPath, str]:
         """The shared namespaces, by their place in the list."""
         return {("shared_namespaces", i): ns.name for i, ns in enumerate(self.shared_namespaces)}
+
+    def requirements(self, components: ComponentsView) -> list[WiringProblem]:
+        """Upstream's kubeflow namespace policies (:attr:`kubeflow_network_policies`) need the shared namespace
+        ``kubeflow``: their namespace is fixed upstream."""
+        if self.kubeflow_network_policies and KUBEFLOW_NAMESPACE not in {ns.name for ns in self.shared_namespaces}:
+            return [(("cluster_baseline", "kubeflow_network_policies"),
+                     f"kubeflow_network_policies installs upstream's policies of the namespace {KUBEFLOW_NAMESPACE!r} "
+                     "(their namespace is fixed upstream), which is not in shared_namespaces; add it or set "
+                     "kubeflow_network_policies: false")]
+        return []
