@@ -87,7 +87,7 @@ class ChartLocator:
         """
         versions = self._charts.get(name)
         if not versions:
-            where = ", ".join(str(f) for f in self.folders) or "(no chart folders given)"
+            where = ", ".join(str(f) for f in self.folders) or "(no chart folder exists)"
             raise ChartNotFound(f"chart {name} {version or ''} not found in {where}; "
                                 "vendor it (`kfstack vendor`) or pass its folder with --charts")
         if version:

@@ -92,6 +92,11 @@ def check(
     from kfstack.images_inventory import build_inventory
 
     folders = [*(charts or []), vendor_dir / "charts", vendor_dir / "published"]
+    if not any(f.is_dir() for f in folders):
+        err.print(f"error: no charts to check against: none of {', '.join(str(f) for f in folders)} exists; "
+                  "run `kfstack vendor` (network or a site mirror: --chart-repository) and "
+                  "`kfstack vendor --publish <vendor>/published`, or pass --charts DIR")
+        raise typer.Exit(2)
 
     def inventory(env):
         """``kfstack images ENV`` over the same chart folders and vendor cache (a second, upstream render)."""

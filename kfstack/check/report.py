@@ -36,6 +36,10 @@ class Problem:
         return f"{self.category.value}: {where}{self.message}"
 
 
+INVENTORY_ADDRESS = "inventory"
+"""``ReleaseReport.address`` of the environment-level image inventory line (not a ``helm_release``)."""
+
+
 @dataclass
 class ReleaseReport:
     """What was checked of one ``helm_release`` and what was found.
@@ -76,6 +80,11 @@ class EnvironmentReport:
         return sum(len(r.problems) for r in self.releases)
 
     @property
+    def helm_releases(self) -> int:
+        """Lines that are ``helm_release``s (not the environment-level ``(image inventory)`` line)."""
+        return sum(1 for r in self.releases if r.address != INVENTORY_ADDRESS)
+
+    @property
     def objects(self) -> int:
         return sum(r.objects for r in self.releases)
 
@@ -88,7 +97,7 @@ def format_text(reports: list[EnvironmentReport]) -> str:
     """One line per release (``ok``/``N problem(s)``), each problem indented below, then a summary."""
     out: list[str] = []
     for env in reports:
-        out.append(f"== {env.env} ({len(env.releases)} releases; API server: {env.server or 'none (render-only)'})")
+        out.append(f"== {env.env} ({env.helm_releases} releases; API server: {env.server or 'none (render-only)'})")
         for r in env.releases:
             status = "ok" if r.ok else f"{len(r.problems)} problem(s)"
             src = f" [{r.source}]" if r.source else ""

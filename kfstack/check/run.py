@@ -11,7 +11,7 @@ import yaml
 
 from kfstack.check.charts import ChartLocator, ChartNotFound
 from kfstack.check.render import RenderError, render
-from kfstack.check.report import Category, EnvironmentReport, Problem, ReleaseReport
+from kfstack.check.report import INVENTORY_ADDRESS, Category, EnvironmentReport, Problem, ReleaseReport
 from kfstack.check.rules import (
     PoolView,
     disruption_problems,
@@ -286,7 +286,7 @@ def inventory_report(stack: Stack, env, options: CheckOptions, rendered: list[tu
     from kfstack.images_inventory import ImageError
     from kfstack.sources.charts import SourceError
 
-    rr = ReleaseReport("inventory", "(image inventory)", "", f"kfstack images {stack.env}")
+    rr = ReleaseReport(INVENTORY_ADDRESS, "(image inventory)", "", f"kfstack images {stack.env}")
     options.progress(f"[inventory] {stack.env}: kfstack images {stack.env}")
     try:
         inventory = options.inventory(env)

@@ -332,3 +332,26 @@ def test_reports_print_one_line_per_release_and_markdown_lists_problems():
     assert text.rstrip().endswith("check: 1 problem(s) in 1 environment(s)")
     md = format_markdown([rep])
     assert md.startswith("## kfstack check: ❌ 1 problem(s)") and "**mysql**" in md
+
+
+def test_check_without_any_chart_folder_is_one_clear_line_and_exit_2(tmp_path):
+    """A fresh clone has no vendor cache: the check names the folders it looked for and what to run,
+    once, instead of one 'chart not found' per release."""
+    from typer.testing import CliRunner
+
+    from kfstack.cli import app
+
+    res = CliRunner().invoke(app, ["check", "dev", "--no-server", "--no-synth",
+                                   "--vendor-dir", str(tmp_path / "no-vendor")])
+    assert res.exit_code == 2, res.output
+    lines = [line for line in res.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "no charts to check against" in lines[0] and "kfstack vendor" in lines[0]
+    assert str(tmp_path / "no-vendor" / "charts") in lines[0] and "Traceback" not in res.output
+
+
+def test_the_header_counts_helm_releases_not_the_inventory_line():
+    from kfstack.check.report import INVENTORY_ADDRESS
+
+    env = EnvironmentReport("dev", [ReleaseReport("helm_release.a", "a", "ns", "a 1.0"),
+                                    ReleaseReport(INVENTORY_ADDRESS, "(image inventory)", "", "kfstack images dev")])
+    assert env.helm_releases == 1 and "== dev (1 releases;" in format_text([env])
