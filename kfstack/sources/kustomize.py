@@ -436,7 +436,8 @@ def verify_vendored(pin: KustomizePin, vendor_dir: Path) -> Path:
     if not base.is_dir():
         raise SourceError(
             f"kustomize base {pin.name} {pin.app_version} is not in the vendor cache ({where} missing); "
-            f"run `kfstack vendor` (needs network or a git mirror) — nothing is fetched during synthesis")
+            f"run `kfstack vendor` (needs network or a git mirror) — kfstack reads only the vendor cache "
+            f"and never fetches on its own")
     if pin.digest is None:
         raise SourceError(
             f"sources.lock pins no digest for kustomize base {pin.name} {pin.app_version}; "
