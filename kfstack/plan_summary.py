@@ -11,8 +11,12 @@ Shape of the Markdown:
 * when anything is replaced or destroyed, a loud ``[!CAUTION]`` block at the top listing every
   such resource (and the attributes that force each replacement);
 * one section per component (``CertManager``, ``Istio``, ``Pipelines``…) with each added,
-  changed, replaced or destroyed resource; ``helm_release`` chart version changes read
+  changed, replaced, destroyed or moved resource; ``helm_release`` chart version changes read
   ``chart old → new``; other changed attributes ``path: old → new``.
+
+A resource whose state moves to a new address (a ``moved`` block; the plan's
+``previous_address``) reads ``moved from `old``` on its line; with nothing else to do it is
+counted as ``N to move``, which Terraform applies to the state only.
 
 Components come from cdktf's ``//`` metadata (``<stack>/<Component>/…``, see
 :func:`component_map`); without it, from the logical id's prefix (``CertManager_Release_1A2B`` →
@@ -35,8 +39,9 @@ MASK = "(sensitive)"
 UNKNOWN = "(known after apply)"
 
 # Action labels, in the order sections list them.
-CREATE, UPDATE, REPLACE, DELETE, READ, FORGET = "add", "change", "replace", "destroy", "read", "forget"
-_ORDER = {REPLACE: 0, DELETE: 1, UPDATE: 2, CREATE: 3, FORGET: 4, READ: 5}
+CREATE, UPDATE, REPLACE, DELETE, READ, FORGET, MOVE = (
+    "add", "change", "replace", "destroy", "read", "forget", "move")
+_ORDER = {REPLACE: 0, DELETE: 1, UPDATE: 2, CREATE: 3, MOVE: 4, FORGET: 5, READ: 6}
 _MAX_VALUE = 80
 _MAX_DIFF_LINES = 24
 _MAX_RECOMPUTED = 6
@@ -59,7 +64,10 @@ class AttributeChange:
 
 @dataclass(frozen=True)
 class ResourceChange:
-    """One planned change of one resource instance."""
+    """One planned change of one resource instance.
+
+    ``moved_from`` is the address the state had before (``previous_address``), or None.
+    """
 
     address: str
     type: str
@@ -71,6 +79,7 @@ class ResourceChange:
     attributes: tuple[AttributeChange, ...] = ()
     recomputed: tuple[str, ...] = ()
     replace_paths: tuple[str, ...] = ()
+    moved_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,7 +92,7 @@ class Summary:
 
     @property
     def has_changes(self) -> bool:
-        """True when applying the plan would add, change, replace, destroy or forget anything."""
+        """True when applying the plan would add, change, replace, destroy, move or forget anything."""
         return any(c.action != READ for c in self.changes)
 
     @property
@@ -235,9 +244,12 @@ def _path_str(path: Iterable[Any]) -> str:
 
 def _resource_change(rc: Mapping[str, Any], components: Mapping[str, str]) -> ResourceChange | None:
     change = rc.get("change") or {}
+    moved_from = rc.get("previous_address") or None
     action = _action(change.get("actions") or [])
     if action is None:
-        return None
+        if not moved_from:
+            return None
+        action = MOVE
     rtype = rc.get("type", "")
     before, after = change.get("before"), change.get("after")
     bs, as_ = change.get("before_sensitive", False), change.get("after_sensitive", False)
@@ -269,7 +281,8 @@ def _resource_change(rc: Mapping[str, Any], components: Mapping[str, str]) -> Re
                       if not (rtype == "helm_release" and a.path == "version" and version_change)]
     return ResourceChange(address=rc["address"], type=rtype, component=_component_of(rc, components),
                           action=action, label=label, chart=chart, version_change=version_change,
-                          attributes=tuple(attributes), recomputed=tuple(recomputed), replace_paths=replace_paths)
+                          attributes=tuple(attributes), recomputed=tuple(recomputed), replace_paths=replace_paths,
+                          moved_from=moved_from)
 
 
 def summarize(plan: Mapping[str, Any], *, components: Mapping[str, str] | None = None,
@@ -295,8 +308,7 @@ def summarize(plan: Mapping[str, Any], *, components: Mapping[str, str] | None =
 def _totals(summary: Summary) -> str:
     counts = summary.counts
     parts = [f"{counts[a]} to {a}" for a in (CREATE, UPDATE, REPLACE, DELETE)]
-    if counts[FORGET]:
-        parts.append(f"{counts[FORGET]} to forget")
+    parts += [f"{counts[a]} to {a}" for a in (MOVE, FORGET) if counts[a]]
     return ", ".join(parts)
 
 
@@ -313,6 +325,8 @@ def _version(change: ResourceChange) -> str:
 def _line(change: ResourceChange) -> list[str]:
     label = f" ({change.label})" if change.label else ""
     head = f"- **{change.action}** `{change.address}`{label}"
+    if change.moved_from:
+        head += f", moved from `{change.moved_from}`"
     if change.type == "helm_release" and (change.version_change or change.chart):
         head += f": {_version(change)}"
     lines = [head]

@@ -118,6 +118,44 @@ def test_no_changes():
     assert "**No changes.**" in to_markdown(summary)
 
 
+def _moved(plan: dict, old: str, new: str) -> dict:
+    """``plan`` as OpenTofu writes it after a ``moved { from = old, to = new }`` block:
+    the resource at its new address, with ``previous_address`` naming the old one."""
+    (rc,) = [rc for rc in plan["resource_changes"] if rc["address"] == old]
+    rc.update(address=new, name=new.split(".", 1)[1], previous_address=old)
+    return plan
+
+
+def test_a_moved_resource_with_nothing_else_to_do_is_shown_and_counted_as_a_move():
+    # #14 moved the kubeflow Gateway from the Dashboard to Istio with a `moved` block.
+    old, new = "helm_release.Dashboard_Gateway_9B355024", "helm_release.Istio_Gateway_5E1C9A0B"
+    plan = _moved(load("dev-cert-manager-bump"), old, new)
+    for rc in plan["resource_changes"]:
+        if rc["address"] != new:
+            rc["change"]["actions"] = ["no-op"]
+    summary = summarize(plan, env="dev")
+    (change,) = summary.changes
+    assert (change.action, change.address, change.moved_from, change.component) == ("move", new, old, "Istio")
+    assert summary.has_changes  # the state must be applied, or the next plan shows the move again
+    md = to_markdown(summary)
+    assert "**Plan:** 0 to add, 0 to change, 0 to replace, 0 to destroy, 1 to move." in md
+    assert f"- **move** `{new}` (kubeflow/kubeflow-gateway), moved from `{old}`" in md
+    assert "CAUTION" not in md and "No changes" not in md
+
+
+def test_a_moved_resource_that_also_changes_says_where_it_came_from():
+    plan = load("dev-cert-manager-bump")
+    (changed,) = [rc for rc in plan["resource_changes"] if rc["change"]["actions"] == ["update"]]
+    old = changed["address"]
+    plan = _moved(plan, old, "helm_release.CertManager_Chart_0A1B2C3D")
+    summary = summarize(plan, env="dev")
+    (change,) = summary.changes
+    assert (change.action, change.moved_from) == ("change", old)
+    md = to_markdown(summary)
+    assert f"moved from `{old}`: cert-manager `v1.19.4 → v1.19.5`" in md
+    assert "**Plan:** 0 to add, 1 to change, 0 to replace, 0 to destroy." in md
+
+
 def test_components_come_from_cdktf_metadata():
     # The shape `kfstack synth` writes (Testing.synth leaves the `//` metadata out).
     release = "helm_release.CertManager_Release_F3F7519D"
