@@ -11,8 +11,9 @@ bash scripts/ci-packages.sh
 # scripts/toolchain/README.md; warm: seconds).
 bash scripts/toolchain.sh tofu etcd kube kwok helm registry
 # The kubernetes/helm providers are not served by the Go module proxy here: they come
-# from the cache or a local clone (KFSTACK_PROVIDER_SRC). Without either, the tiers that
-# need them skip with this reason instead of failing (tests/toolchain.py).
+# from the cache, a local clone (KFSTACK_PROVIDER_SRC) or ../shared/upstream/git. Without
+# any, the tiers that need them fail with this reason under CI=true, and skip with it on a
+# developer's machine (tests/toolchain.py).
 if ! bash scripts/toolchain.sh providers; then
   export KFSTACK_PROVIDERS_UNAVAILABLE="scripts/toolchain.sh providers failed (the Go module proxy refuses terraform-provider-kubernetes/helm; set KFSTACK_PROVIDER_SRC to local clones or KFSTACK_USE_SYSTEM_TOFU=1, see scripts/toolchain/README.md)"
   echo "WARNING: $KFSTACK_PROVIDERS_UNAVAILABLE" >&2

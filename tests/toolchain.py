@@ -39,3 +39,16 @@ def need_providers() -> None:
     reason = os.environ.get(PROVIDERS_UNAVAILABLE)
     if reason:
         unavailable(f"kubernetes/helm providers unavailable: {reason}")
+
+
+UPSTREAM_MIRROR = "KFSTACK_UPSTREAM_MIRROR"
+
+
+def upstream_mirror() -> "Path":
+    """The offline mirror of the real upstream sources: ``$KFSTACK_UPSTREAM_MIRROR``, else
+    ``../shared/upstream`` beside the checkout (charts/ is a Helm repository folder, git/ holds
+    Git mirrors). Not checked here: each tier calls :func:`unavailable` for what it lacks."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    return Path(os.environ.get(UPSTREAM_MIRROR) or root.parent / "shared" / "upstream")

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.toolchain import unavailable
+from tests.toolchain import unavailable, upstream_mirror
 
 CLUSTER_PORTS = dict(etcd_client=23890, etcd_peer=23900, apiserver=16543, kwok=10347)
 """The conformance control plane's ports (the e2e tier uses kfstack's defaults)."""
@@ -39,7 +39,7 @@ def kfstack(*args: str, env: dict[str, str] | None = None, timeout: float = 1800
 @pytest.fixture(scope="session")
 def upstream() -> Path:
     """The offline mirror of the real upstream sources."""
-    path = Path(os.environ.get("KFSTACK_UPSTREAM_MIRROR") or ROOT.parent / "shared" / "upstream")
+    path = upstream_mirror()
     if not (path / "charts" / "index.yaml").is_file() or not (path / "git" / "github.com").is_dir():
         unavailable(f"no upstream mirror at {path} (charts/index.yaml and git/github.com/): "
                     "the conformance tier needs ../shared/upstream or KFSTACK_UPSTREAM_MIRROR")

@@ -23,16 +23,10 @@ from kfstack.images import NOT_REHOSTABLE, UPSTREAM_SOURCE_EXCEPTIONS, is_forbid
 from kfstack.images_inventory import build_inventory, environment_images, skopeo_stream
 from kfstack.check.render import HelmMissing, helm_binary
 from tests.conftest import ROOT
-from tests.toolchain import in_ci
+from tests.toolchain import unavailable, upstream_mirror
 
-UPSTREAM = Path(os.environ.get("KFSTACK_UPSTREAM", ROOT.parent / "shared" / "upstream"))
+UPSTREAM = upstream_mirror()
 ENVS = ("dev", "local", "prod", "staging")
-
-
-def _missing(reason: str) -> None:
-    if in_ci():
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +34,14 @@ def helm() -> Path:
     try:
         return Path(helm_binary())
     except HelmMissing as exc:
-        _missing(str(exc))
+        unavailable(str(exc))
 
 
 @pytest.fixture(scope="module")
 def upstream_charts() -> Path:
     charts = UPSTREAM / "charts"
     if not (charts / "index.yaml").is_file():
-        _missing(f"no offline upstream chart mirror at {charts} (set KFSTACK_UPSTREAM)")
+        unavailable(f"no offline upstream chart mirror at {charts} (set KFSTACK_UPSTREAM_MIRROR)")
     return charts
 
 
@@ -62,7 +56,7 @@ def vendored(real_envs) -> None:
         return
     git = UPSTREAM / "git" / "github.com"
     if not git.is_dir():
-        _missing(f"kustomize bases {missing} not vendored and no git mirror at {git}")
+        unavailable(f"kustomize bases {missing} not vendored and no git mirror at {git}")
     env = dict(os.environ, GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0=f"url.file://{git}/.insteadOf",
                GIT_CONFIG_VALUE_0="https://github.com/")
     proc = subprocess.run([sys.executable, "-m", "kfstack.cli", "vendor", *missing], cwd=ROOT, env=env,
@@ -147,7 +141,7 @@ def test_skopeo_dry_run_copies_every_image_to_its_mirror_reference(inventories, 
     from kfstack.images_inventory import write_skopeo
 
     if shutil.which("skopeo") is None:
-        _missing("skopeo not installed (scripts/ci-packages.sh installs it; apt-get install skopeo)")
+        unavailable("skopeo not installed (scripts/ci-packages.sh installs it; apt-get install skopeo)")
     prod = inventories["prod"]
     files = write_skopeo(prod, tmp_path)
     copied = set()

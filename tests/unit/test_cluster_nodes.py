@@ -39,15 +39,14 @@ def test_kind_config_workers_labels_and_taint_patches(real_envs):
     assert all(not k.startswith("kubernetes.io/") for n in cfg["nodes"] for k in n.get("labels", {}))
 
 
-def test_kind_create_needs_docker_engine(tmp_path):
-    ok, reason = kind.docker_available()
-    if ok:
-        pytest.skip("a Docker engine runs here; creating a kind cluster is not a unit test")
+def test_kind_create_needs_docker_engine(tmp_path, monkeypatch):
     from kfstack.cluster.local import ClusterError
 
-    with pytest.raises(ClusterError, match="needs a Docker engine"):
+    monkeypatch.setattr(kind.shutil, "which", lambda cmd: None)
+    ok, reason = kind.docker_available()
+    assert not ok and reason == "the docker command is not installed"
+    with pytest.raises(ClusterError, match="needs a Docker engine: the docker command is not installed"):
         kind.create(str(tmp_path / "kind.yaml"))
-    assert reason
 
 
 def test_pki_writes_private_keys_0600(tmp_path):
